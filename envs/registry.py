@@ -1,0 +1,169 @@
+"""Versioned env ids ``setting/name-vN`` -> lazily imported PettingZoo envs.
+
+Importing this module imports no env: each entry names its constructor as
+``"module:attr"`` and is imported on first use (as PettingZoo's own registry does), so
+``marl envs list`` and spec validation stay fast and pull in no pygame.
+
+Adding an env is one entry in ``_ENTRIES``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["EnvEntry", "SETTINGS", "get_entry", "check_env_id", "env_ids", "make_env", "team_of"]
+
+SETTINGS = ("cooperative", "competitive", "mixed")
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered environment.
+
+    Attributes:
+        id: ``setting/name-vN``.
+        entry_point: ``"module:callable"`` returning a PettingZoo env.
+        api: ``aec`` (turn-based) or ``parallel`` (simultaneous moves).
+        defaults: constructor kwargs, overridable by the spec's ``env.config``.
+        masked: observations are ``{"observation", "action_mask"}`` dicts.
+        teams: agent-id glob pattern -> team name (first match wins); used by team
+            critics and leagues. Empty: every agent is its own team.
+        num_envs: default vectorized envs per env runner (measured best on 2 cores).
+        description: one line for ``marl envs list``.
+    """
+
+    id: str
+    entry_point: str
+    api: Literal["aec", "parallel"]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    masked: bool = False
+    teams: dict[str, str] = field(default_factory=dict)
+    num_envs: int = 16
+    description: str = ""
+
+    @property
+    def setting(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def zero_sum(self) -> bool:
+        return self.setting == "competitive"
+
+
+_ENTRIES = [
+    EnvEntry(
+        "cooperative/spread-v0",
+        "mpe2.simple_spread_v3:parallel_env",
+        "parallel",
+        {"N": 3, "max_cycles": 25, "continuous_actions": False},
+        num_envs=16,
+        description="MPE simple_spread: N agents cover N landmarks, shared reward",
+    ),
+    EnvEntry(
+        "competitive/connect_four-v0",
+        "pettingzoo.classic.connect_four_v3:env",
+        "aec",
+        masked=True,
+        num_envs=64,
+        description="Connect four, turn-based, action masks, win +1 / loss -1",
+    ),
+    EnvEntry(
+        "competitive/tag-v0",
+        "mpe2.simple_tag_v3:parallel_env",
+        "parallel",
+        {"num_good": 1, "num_adversaries": 3, "num_obstacles": 2, "max_cycles": 25,
+         "continuous_actions": False},
+        teams={"adversary_*": "predators", "agent_*": "prey"},
+        num_envs=16,
+        description="MPE simple_tag: predators team vs prey team",
+    ),
+    EnvEntry(
+        "competitive/leduc_holdem-v0",
+        "pettingzoo.classic.leduc_holdem_v4:env",
+        "aec",
+        masked=True,
+        num_envs=64,
+        description="Leduc hold'em poker, turn-based, action masks",
+    ),
+    EnvEntry(
+        "mixed/prisoners_dilemma-v0",
+        "envs.matrix_games:prisoners_dilemma",
+        "parallel",
+        {"max_cycles": 10},
+        num_envs=32,
+        description="Iterated prisoner's dilemma (T5 R3 P1 S0)",
+    ),
+    EnvEntry(
+        "mixed/stag_hunt-v0",
+        "envs.matrix_games:stag_hunt",
+        "parallel",
+        {"max_cycles": 10},
+        num_envs=32,
+        description="Iterated stag hunt",
+    ),
+    EnvEntry(
+        "mixed/chicken-v0",
+        "envs.matrix_games:chicken",
+        "parallel",
+        {"max_cycles": 10},
+        num_envs=32,
+        description="Iterated chicken",
+    ),
+]
+_ENTRIES.append(
+    EnvEntry(
+        "mixed/commons_harvest-v0",
+        "envs.commons:parallel_env",
+        "parallel",
+        {"num_agents": 5, "max_cycles": 1000},
+        num_envs=4,
+        description="Commons harvest: apples regrow only near apples; tagging beam",
+    )
+)
+_BY_ID = {e.id: e for e in _ENTRIES}
+
+
+def env_ids() -> list[str]:
+    """All registered ids, sorted."""
+    return sorted(_BY_ID)
+
+
+def check_env_id(env_id: str) -> EnvEntry:
+    """Return the entry for ``env_id``.
+
+    Raises:
+        KeyError: with a message suggesting the closest registered ids.
+    """
+    if env_id in _BY_ID:
+        return _BY_ID[env_id]
+    close = difflib.get_close_matches(env_id, env_ids(), n=3, cutoff=0.4)
+    if not close:
+        # A missing version or setting prefix is the common slip: match on the bare name.
+        name = env_id.split("/")[-1].split("-v")[0]
+        close = [i for i in env_ids() if i.split("/")[1].split("-v")[0] == name]
+    hint = f"did you mean {', '.join(close)}?" if close else "run `marl envs list` for the ids"
+    raise KeyError(f"unknown env id {env_id!r}; {hint}")
+
+
+get_entry = check_env_id
+
+
+def make_env(env_id: str, config: dict[str, Any] | None = None) -> Any:
+    """Construct the raw PettingZoo env for ``env_id`` with defaults and ``config`` merged."""
+    entry = check_env_id(env_id)
+    module_name, attr = entry.entry_point.split(":")
+    ctor = getattr(importlib.import_module(module_name), attr)
+    return ctor(**{**entry.defaults, **(config or {})})
+
+
+def team_of(entry: EnvEntry, agent_id: str) -> str:
+    """The team an agent belongs to (its own id when the env has no teams)."""
+    from fnmatch import fnmatchcase
+
+    for pattern, team in entry.teams.items():
+        if fnmatchcase(agent_id, pattern):
+            return team
+    return agent_id

@@ -1,0 +1,1 @@
+"""PettingZoo-level wrappers: named preprocessing stacks, masks, reward shaping."""

@@ -1,0 +1,222 @@
+"""The ``marl`` command line: thin commands over the library.
+
+Every user error (``MarlError``) is caught in one place: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from marl.errors import MarlError
+
+app = typer.Typer(
+    help="Train teams and leagues of RL agents in PettingZoo envs with RLlib PPO, from one "
+    "YAML spec.\n\nQuickstart: `marl train experiments/quickstart.yaml`, then "
+    "`marl eval runs/<run-id>`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+spec_app = typer.Typer(help="Validate specs and print their JSON schema.", no_args_is_help=True)
+envs_app = typer.Typer(help="The registered environments.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+app.add_typer(envs_app, name="envs")
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a spec value: --set stop.iterations=5 (repeatable)."),
+]
+
+
+def _user_errors(fn: Any) -> Any:
+    """Turn ``MarlError`` into one line on stderr and exit code 2, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MarlError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _defaults_for_headless() -> None:
+    os.environ.setdefault("WANDB_MODE", "offline")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+@app.command()
+@_user_errors
+def train(
+    spec_path: Annotated[Path | None, typer.Argument(metavar="SPEC", help="Experiment YAML.")] = None,
+    overrides: SetOpt = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")] = None,
+) -> None:
+    """Train a spec locally on an embedded Ray; checkpoints and metrics go to runs/<run-id>.
+
+    Stops at stop.iterations / stop.env_steps / stop.time_s; Ctrl-C saves a checkpoint and
+    exits. Resume explicitly with --resume RUN_DIR (runs never resume on their own).
+    """
+    from marl.run import create_run_dir, open_run_dir
+    from marl.run import train as run_train
+    from marl.spec import load_spec
+    from marl.tracking.console import console
+
+    _defaults_for_headless()
+    if resume is not None and spec_path is not None:
+        raise MarlError("give either SPEC (a new run) or --resume RUN_DIR, not both")
+    if resume is not None:
+        spec, run_id = open_run_dir(resume, overrides)
+        run_dir = resume
+    elif spec_path is not None:
+        spec = load_spec(spec_path, overrides)
+        from marl.policies import plan_for_spec
+
+        plan_for_spec(spec)  # policy errors surface before Ray starts or a run dir exists
+        run_dir = create_run_dir(spec)
+        run_id = run_dir.name
+    else:
+        raise MarlError("missing SPEC: run `marl train experiments/quickstart.yaml` or "
+                        "`marl train --resume runs/<run-id>`")
+    console.print(f"run [bold]{run_id}[/] -> {run_dir}")
+    outcome = run_train(spec, run_dir, run_id, resume=resume is not None)
+    console.print(f"checkpoint: {outcome.checkpoint}")
+    summary: dict[str, Any] = {"run_id": run_id, "iteration": outcome.iteration,
+                               "env_steps": outcome.env_steps, "checkpoint": str(outcome.checkpoint),
+                               "metrics": outcome.metrics, "interrupted": outcome.interrupted}
+    if spec.evaluation.at_end and not outcome.interrupted:
+        from marl.evaluate import evaluate_run
+
+        rows = evaluate_run(run_dir)
+        _print_eval(rows, f"results: {run_id} after {outcome.iteration} iterations, "
+                          f"{outcome.env_steps:,} env steps")
+        summary["evaluation"] = [r.to_dict() for r in rows]
+    from marl.run import atomic_write_text
+
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
+
+
+def _print_eval(rows: list[Any], title: str) -> None:
+    from rich.table import Table
+
+    from marl.tracking.console import console
+
+    teams = list(dict.fromkeys(t for r in rows for t in r.team_returns))
+    table = Table(title=title)
+    table.add_column("pairing")
+    for team in teams:
+        table.add_column(f"{team} return", justify="right")
+    has_wdl = any(r.wins is not None for r in rows)
+    if has_wdl:
+        table.add_column("W / D / L", justify="right")
+        table.add_column("score (95% CI)", justify="right")
+    for r in rows:
+        cells = [r.pairing, *(f"{r.team_returns.get(t, float('nan')):.2f}" for t in teams)]
+        if has_wdl:
+            if r.wins is None:
+                cells += ["", ""]
+            else:
+                score = (r.wins + 0.5 * r.draws) / r.episodes
+                cells += [f"{r.wins} / {r.draws} / {r.losses}",
+                          f"{score:.2f} ({r.extra['score_ci_low']:.2f}-{r.extra['score_ci_high']:.2f})"]
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command("eval")
+@_user_errors
+def eval_cmd(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
+    episodes: Annotated[int | None, typer.Option(min=1, help="Episodes per pairing.")] = None,
+    greedy: Annotated[bool, typer.Option(help="Argmax actions instead of sampling.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Play the trained policies as trained, against random, and all-random; print a table.
+
+    Competitive turn-based games add wins/draws/losses with a 95% Wilson interval.
+    The JSON is also written to RUN_DIR/eval.json.
+    """
+    from marl.evaluate import evaluate_run
+    from marl.run import atomic_write_text
+
+    _defaults_for_headless()
+    rows = evaluate_run(run_dir, episodes, greedy)
+    payload = json.dumps([r.to_dict() for r in rows], indent=2, default=float)
+    atomic_write_text(run_dir / "eval.json", payload)
+    if as_json:
+        typer.echo(payload)
+    else:
+        _print_eval(rows, f"evaluation: {run_dir.name}")
+
+
+@spec_app.command("validate")
+@_user_errors
+def spec_validate(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC")],
+    overrides: SetOpt = None,
+) -> None:
+    """Check a spec (and overrides) without starting anything; print the resolved spec."""
+    import yaml
+
+    from marl.spec import load_spec
+
+    spec = load_spec(spec_path, overrides)
+    typer.echo(yaml.safe_dump(spec.to_dict(), sort_keys=False), nl=False)
+    typer.echo(f"ok: {spec_path} is valid", err=True)
+
+
+@spec_app.command("schema")
+def spec_schema_cmd() -> None:
+    """Print the spec's JSON schema (for yaml-language-server and editors)."""
+    from marl.spec import spec_schema
+
+    typer.echo(spec_schema())
+
+
+@envs_app.command("list")
+@_user_errors
+def envs_list(
+    spaces: Annotated[bool, typer.Option(help="Build each env to show agents and spaces.")] = True,
+) -> None:
+    """Registered env ids with their setting, agents and spaces."""
+    from rich.table import Table
+
+    from envs.factory import make_spec_env
+    from envs.registry import check_env_id, env_ids
+    from marl.tracking.console import console
+
+    table = Table(title="environments")
+    for col in ("id", "setting", "api", "agents", "obs / action space", "description"):
+        table.add_column(col)
+    for env_id in env_ids():
+        entry = check_env_id(env_id)
+        agents, space = "", ""
+        if spaces:
+            env = make_spec_env({"id": env_id})
+            first = env.possible_agents[0]
+            obs = env.observation_space(first)
+            obs = obs["observations"] if hasattr(obs, "spaces") and "observations" in obs.spaces else obs
+            agents = ", ".join(env.possible_agents)
+            space = f"{getattr(obs, 'shape', obs)} / {env.action_space(first)}"
+            env.close()
+        table.add_row(env_id, entry.setting, entry.api, agents, space, entry.description)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="marl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The RLlib side of a run: start Ray, build or restore the algorithm, train, save."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.rllib.algorithms.algorithm import Algorithm
+
+from marl.policies import PolicyPlan
+from marl.rllib.builder import build_config
+from marl.rllib.env_adapter import register
+from marl.rllib.metrics import flatten_result
+from marl.spec import Spec
+
+__all__ = ["RLlibTrainer", "init_ray"]
+
+
+def init_ray(spec: Spec, address: str | None = None) -> None:
+    """Start (or join) Ray with the dashboard off: it runs code for whoever reaches it."""
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, logging_level=logging.ERROR)
+    else:
+        ray.init(num_cpus=spec.resources.num_cpus or os.cpu_count(), include_dashboard=False,
+                 logging_level=logging.ERROR, log_to_driver=True)
+    for name in ("ray.rllib", "ray.tune", "ray._private"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class RLlibTrainer:
+    """Owns one RLlib ``Algorithm`` for a spec.
+
+    Args:
+        spec: the resolved experiment spec.
+        restore_from: a checkpoint dir to continue from (weights, optimizer, counters).
+        callbacks: an ``RLlibCallback`` class to register.
+    """
+
+    def __init__(self, spec: Spec, restore_from: Path | None = None, callbacks: type | None = None):
+        init_ray(spec)
+        register()
+        self.config, self.plan = build_config(spec, callbacks=callbacks)
+        if restore_from is not None:
+            self.algo = Algorithm.from_checkpoint(str(Path(restore_from).resolve()))
+        else:
+            self.algo = self.config.build_algo()
+        self._env_steps_at_start = self.env_steps
+
+    @property
+    def policy_plan(self) -> PolicyPlan:
+        return self.plan
+
+    @property
+    def iteration(self) -> int:
+        return int(self.algo.iteration)
+
+    @property
+    def env_steps(self) -> int:
+        metrics = self.algo.metrics
+        try:
+            return int(metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
+        except (KeyError, TypeError):
+            return 0
+
+    def train(self) -> tuple[dict[str, float], dict[str, Any]]:
+        """One training iteration: returns our flat metrics and RLlib's raw result."""
+        start = time.perf_counter()
+        result = self.algo.train()
+        wall = time.perf_counter() - start
+        flat = flatten_result(result)
+        steps = int(result.get("env_runners", {}).get("num_env_steps_sampled", 0))
+        flat["perf/env_steps_per_s"] = steps / wall if wall > 0 else 0.0
+        flat["perf/iter_time_s"] = wall
+        return flat, result
+
+    def save(self, path: Path) -> None:
+        self.algo.save_to_path(str(Path(path).resolve()))
+
+    def stop(self) -> None:
+        self.algo.stop()

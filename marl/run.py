@@ -1,0 +1,239 @@
+"""Run directories, checkpoints and the training loop.
+
+A run dir holds::
+
+    spec.yaml          the resolved spec (no secrets)
+    meta.json          run id, creation time, marl version
+    metrics.jsonl      one line per iteration
+    tb/                TensorBoard event files
+    wandb/             the W&B run (offline by default)
+    checkpoints/iter_000010/   RLlib checkpoints, written to a temp dir then renamed
+    checkpoints/latest         JSON pointer to the newest complete checkpoint
+    summary.json       final metrics and evaluation
+
+Run ids are unique; resuming is only ever explicit (``marl train --resume RUN_DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from marl.errors import RunError
+from marl.spec import Spec, dump_spec, load_spec
+
+__all__ = ["create_run_dir", "open_run_dir", "latest_checkpoint", "save_checkpoint", "train",
+           "TrainOutcome", "atomic_write_text"]
+
+_CKPT_PREFIX = "iter_"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same dir, fsync, then rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def create_run_dir(spec: Spec) -> Path:
+    """A new, uniquely named run dir under ``spec.storage`` with the resolved spec."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_id = f"{spec.name}-{stamp}-{secrets.token_hex(3)}"
+    run_dir = Path(spec.storage) / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    dump_spec(spec, run_dir / "spec.yaml")
+    meta = {"run_id": run_id, "created": stamp, "spec_name": spec.name}
+    atomic_write_text(run_dir / "meta.json", json.dumps(meta, indent=2))
+    return run_dir
+
+
+def open_run_dir(run_dir: Path, overrides: list[str] | None = None) -> tuple[Spec, str]:
+    """Load an existing run's spec (with overrides, written back) and its id.
+
+    Raises:
+        RunError: if ``run_dir`` is not a run directory.
+    """
+    if not (run_dir / "spec.yaml").is_file() or not (run_dir / "meta.json").is_file():
+        raise RunError(
+            f"{run_dir} is not a run directory (no spec.yaml/meta.json); pass a dir "
+            f"created by `marl train`, e.g. runs/<name>-<time>-<id>"
+        )
+    spec = load_spec(run_dir / "spec.yaml", overrides)
+    if overrides:
+        dump_spec(spec, run_dir / "spec.yaml")
+    return spec, json.loads((run_dir / "meta.json").read_text())["run_id"]
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest complete checkpoint and its info, or None."""
+    ckpt_dir = run_dir / "checkpoints"
+    pointer = ckpt_dir / "latest"
+    if pointer.is_file():
+        info = json.loads(pointer.read_text())
+        path = ckpt_dir / info["name"]
+        if path.is_dir():
+            return path, info
+    # No pointer (crash between rename and pointer write): newest complete dir wins.
+    done = sorted(p for p in ckpt_dir.glob(f"{_CKPT_PREFIX}*") if (p / "meta.json").is_file())
+    if done:
+        return done[-1], json.loads((done[-1] / "meta.json").read_text())
+    return None
+
+
+def save_checkpoint(trainer: Any, run_dir: Path, keep: int, extra: dict[str, Any],
+                    hooks: list[Any] = ()) -> Path:
+    """Save into a temp dir, rename into place, then move the ``latest`` pointer.
+
+    A crash at any point leaves ``latest`` naming a complete checkpoint.
+    """
+    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir.mkdir(exist_ok=True)
+    name = f"{_CKPT_PREFIX}{trainer.iteration:06d}"
+    final = ckpt_dir / name
+    tmp = ckpt_dir / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save(tmp)
+    for hook in hooks:
+        hook.save(tmp)
+    info = {"name": name, "iteration": trainer.iteration, "env_steps": trainer.env_steps, **extra}
+    atomic_write_text(tmp / "meta.json", json.dumps(info, indent=2))
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    atomic_write_text(ckpt_dir / "latest", json.dumps(info, indent=2))
+    old = sorted(p for p in ckpt_dir.glob(f"{_CKPT_PREFIX}*") if p != final)
+    for stale in old[: max(0, len(old) - (keep - 1))]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+class _StopFlag:
+    """First Ctrl-C (or SIGTERM): finish the iteration, checkpoint, exit. Second: abort."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        from marl.tracking.console import console
+
+        console.print("[yellow]stop requested: saving a checkpoint after this iteration "
+                      "(Ctrl-C again to abort without saving)[/]")
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class TrainOutcome:
+    run_dir: Path
+    iteration: int
+    env_steps: int
+    checkpoint: Path
+    metrics: dict[str, float]
+    interrupted: bool
+
+
+def _stop_reached(spec: Spec, iteration: int, env_steps: int, elapsed: float) -> bool:
+    stop = spec.stop
+    return bool(
+        (stop.iterations is not None and iteration >= stop.iterations)
+        or (stop.env_steps is not None and env_steps >= stop.env_steps)
+        or (stop.time_s is not None and elapsed >= stop.time_s)
+    )
+
+
+def _progress_target(spec: Spec) -> tuple[float, str]:
+    if spec.stop.iterations is not None:
+        return spec.stop.iterations, "iters"
+    if spec.stop.env_steps is not None:
+        return spec.stop.env_steps, "steps"
+    return float(spec.stop.time_s or 0), "s"
+
+
+def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> TrainOutcome:
+    """Train until the spec's stop criteria, checkpointing; resume from the run's latest.
+
+    Raises:
+        RunError: on resume of a run with no checkpoint.
+    """
+    from marl.rllib.trainer import RLlibTrainer
+    from marl.tracking.console import ConsoleProgress, console
+    from marl.tracking.sinks import (JsonlSink, TensorBoardSink, WandbSink, resolve_wandb_mode,
+                                     truncate_jsonl)
+
+    restore_from = None
+    if resume:
+        found = latest_checkpoint(run_dir)
+        if found is None:
+            raise RunError(f"{run_dir} has no checkpoint to resume from; start a new run with "
+                           f"`marl train SPEC`")
+        restore_from, info = found
+        truncate_jsonl(run_dir / "metrics.jsonl", int(info["iteration"]))
+        console.print(f"resuming {run_id} from {restore_from.name} (iteration {info['iteration']})")
+
+    trainer = RLlibTrainer(spec, restore_from=restore_from)
+    sinks: list[Any] = [JsonlSink(run_dir / "metrics.jsonl")]
+    if spec.tracking.tensorboard:
+        sinks.append(TensorBoardSink(run_dir / "tb"))
+    mode, notice = resolve_wandb_mode(spec.tracking.wandb.mode)
+    if notice:
+        console.print(f"[yellow]{notice}[/]")
+    if mode != "disabled":
+        sinks.append(WandbSink(run_dir, run_id, spec.tracking.wandb.project,
+                               spec.tracking.wandb.entity, mode, spec.to_dict(), resume))
+
+    total, unit = _progress_target(spec)
+    start = time.monotonic()
+    done_now = {"iters": trainer.iteration, "steps": trainer.env_steps, "s": 0.0}[unit]
+    progress = ConsoleProgress(total, unit, start=done_now)
+    metrics: dict[str, float] = {}
+    checkpoint = None
+    since_ckpt = 0
+    interrupted = False
+    try:
+        with _StopFlag() as stop_flag:
+            while not _stop_reached(spec, trainer.iteration, trainer.env_steps,
+                                    time.monotonic() - start):
+                metrics, _ = trainer.train()
+                for sink in sinks:
+                    sink.log(metrics, trainer.iteration)
+                since_ckpt += 1
+                progress.update(trainer.iteration, metrics,
+                                {"iters": trainer.iteration, "steps": trainer.env_steps,
+                                 "s": time.monotonic() - start}[unit])
+                if since_ckpt >= spec.checkpoint.every:
+                    checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {})
+                    since_ckpt = 0
+                if stop_flag.requested:
+                    interrupted = True
+                    break
+        if checkpoint is None or since_ckpt:
+            checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {})
+    finally:
+        progress.close()
+        for sink in sinks:
+            sink.close()
+        iteration, env_steps = trainer.iteration, trainer.env_steps
+        trainer.stop()
+    return TrainOutcome(run_dir, iteration, env_steps, checkpoint, metrics, interrupted)

@@ -1,0 +1,327 @@
+"""Experiment spec: pydantic models, YAML loading and ``--set a.b=c`` overrides.
+
+A spec is validated completely on the laptop before anything starts: unknown keys are
+rejected, types and ranges checked, and cross-field rules (minibatch <= batch, policies
+that exist) enforced. Every problem becomes one ``SpecError`` line naming the field
+and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from marl.errors import SpecError
+
+__all__ = [
+    "Spec",
+    "EnvSpec",
+    "PoliciesSpec",
+    "AlgorithmSpec",
+    "ResourcesSpec",
+    "StopSpec",
+    "CheckpointSpec",
+    "TrackingSpec",
+    "load_spec",
+    "parse_overrides",
+    "spec_schema",
+    "dump_spec",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class EnvSpec(_Model):
+    id: str
+    """Registered env id, ``setting/name-vN`` (see ``marl envs list``)."""
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments for the env constructor, merged over the registry's defaults."""
+    preprocess: str = "none"
+    """Named SuperSuit preprocessing stack (``none``, ``pad``, ``frame_stack``, ``pad_frame_stack``)."""
+
+
+class ModelSpec(_Model):
+    hidden: list[int] = Field(default_factory=lambda: [256, 256])
+    """Hidden layer sizes of the actor and critic MLPs."""
+    activation: Literal["tanh", "relu"] = "tanh"
+    """Hidden-layer activation."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> ModelSpec:
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError("hidden must be a non-empty list of positive layer sizes, e.g. [256, 256]")
+        return self
+
+
+class PoliciesSpec(_Model):
+    mode: Literal["shared", "per_agent", "groups"] = "shared"
+    """``shared``: one policy for all agents; ``per_agent``: one per agent id; ``groups``:
+    agent-id glob pattern -> policy name (first match wins)."""
+    groups: dict[str, str] = Field(default_factory=dict)
+    """For ``mode: groups``: agent-id pattern (fnmatch) -> policy, e.g. ``{"adversary_*": predators}``."""
+    frozen: dict[str, Literal["random"]] = Field(default_factory=dict)
+    """Policies that never train and their kind, e.g. ``{opponent: random}`` (masked uniform random)."""
+    train: list[str] | None = None
+    """Policies that train; default: every policy that is not frozen."""
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    """Network of the trained policies."""
+
+    @model_validator(mode="after")
+    def _groups(self) -> PoliciesSpec:
+        if self.mode == "groups" and not self.groups:
+            raise ValueError("mode 'groups' needs policies.groups: {agent_pattern: policy}")
+        if self.mode != "groups" and self.groups:
+            raise ValueError("policies.groups is only used with mode: groups")
+        for name in [*self.groups.values(), *self.frozen]:
+            _check_module_id(name)
+        return self
+
+
+def _check_module_id(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise ValueError(f"policy name {name!r} may only hold letters, digits, '_' and '-'")
+
+
+class AlgorithmSpec(_Model):
+    name: Literal["ppo"] = "ppo"
+    """Training algorithm."""
+    lr: float = Field(3e-4, gt=0, le=1)
+    """Adam learning rate."""
+    gamma: float = Field(0.99, ge=0, le=1)
+    """Discount factor."""
+    lambda_: float = Field(0.95, ge=0, le=1, alias="lambda")
+    """GAE lambda."""
+    clip_param: float = Field(0.2, gt=0, le=1)
+    """PPO ratio clip epsilon."""
+    vf_clip_param: float = Field(10.0, gt=0)
+    """Clip of the squared value error (RLlib semantics)."""
+    vf_loss_coeff: float = Field(0.5, ge=0)
+    """Weight of the value loss."""
+    entropy_coeff: float = Field(0.01, ge=0)
+    """Weight of the entropy bonus."""
+    grad_clip: float | None = Field(0.5, gt=0)
+    """Global gradient-norm clip; null disables."""
+    train_batch_size: int = Field(2000, ge=16)
+    """Env steps per training iteration (per learner)."""
+    minibatch_size: int = Field(256, ge=8)
+    """SGD minibatch size; must be <= train_batch_size."""
+    num_epochs: int = Field(5, ge=1, le=100)
+    """SGD passes over each batch."""
+
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, populate_by_name=True
+    )
+
+    @model_validator(mode="after")
+    def _minibatch(self) -> AlgorithmSpec:
+        if self.minibatch_size > self.train_batch_size:
+            raise ValueError(
+                f"minibatch_size ({self.minibatch_size}) must be <= train_batch_size "
+                f"({self.train_batch_size})"
+            )
+        return self
+
+
+class ResourcesSpec(_Model):
+    num_env_runners: int = Field(2, ge=0, le=1024)
+    """Remote env-runner actors; 0 samples in the driver process."""
+    num_envs_per_env_runner: int | None = Field(None, ge=1, le=1024)
+    """Vectorized envs per runner; default: the env's registry default."""
+    num_cpus_per_env_runner: float = Field(0.5, gt=0, le=64)
+    """CPUs reserved per env runner (fractions let 2 runners share a core with the learner)."""
+    num_learners: int = Field(0, ge=0, le=64)
+    """Remote learners; 0 learns in the driver process."""
+    num_gpus_per_learner: float = Field(0, ge=0, le=8)
+    """GPUs per learner."""
+    num_cpus: int | None = Field(None, ge=1)
+    """CPUs for the embedded local Ray; default: all cores."""
+
+
+class StopSpec(_Model):
+    iterations: int | None = Field(None, ge=1)
+    """Stop after this many training iterations in total."""
+    env_steps: int | None = Field(None, ge=1)
+    """Stop after this many env steps in total."""
+    time_s: float | None = Field(None, gt=0)
+    """Stop after this much wall time in this process (seconds)."""
+
+    @model_validator(mode="after")
+    def _some(self) -> StopSpec:
+        if self.iterations is None and self.env_steps is None and self.time_s is None:
+            raise ValueError("set at least one of stop.iterations, stop.env_steps, stop.time_s")
+        return self
+
+
+class CheckpointSpec(_Model):
+    every: int = Field(10, ge=1)
+    """Checkpoint every N iterations (and always at the end)."""
+    keep: int = Field(3, ge=1)
+    """Checkpoints kept on disk (oldest removed first)."""
+
+
+class WandbSpec(_Model):
+    mode: Literal["offline", "online", "disabled"] = "offline"
+    """``offline`` writes runs to disk (``wandb sync`` uploads later); ``online`` needs
+    WANDB_API_KEY in the environment and falls back to offline without it."""
+    project: str = "marl"
+    """W&B project."""
+    entity: str | None = None
+    """W&B entity (team); default: the key's user."""
+
+
+class TrackingSpec(_Model):
+    wandb: WandbSpec = Field(default_factory=WandbSpec)
+    """Weights & Biases logging."""
+    tensorboard: bool = True
+    """Write TensorBoard event files to ``<run>/tb``."""
+
+
+class EvalSpec(_Model):
+    episodes: int = Field(20, ge=1)
+    """Episodes per pairing when evaluating at the end of training."""
+    at_end: bool = True
+    """Evaluate and print the results table when training ends."""
+
+
+class Spec(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    """Experiment name; run ids are ``<name>-<time>-<random>``."""
+    seed: int = Field(0, ge=0)
+    """Seed for envs, networks and sampling."""
+    env: EnvSpec
+    """The environment."""
+    policies: PoliciesSpec = Field(default_factory=PoliciesSpec)
+    """Which agent plays with which policy, and which policies train."""
+    algorithm: AlgorithmSpec = Field(default_factory=AlgorithmSpec)
+    """Algorithm and its hyperparameters."""
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+    """Env runners, learners and their CPUs/GPUs."""
+    stop: StopSpec = Field(default_factory=lambda: StopSpec(iterations=10))
+    """When training stops."""
+    checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    """Checkpoint frequency and retention."""
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    """W&B, TensorBoard."""
+    evaluation: EvalSpec = Field(default_factory=EvalSpec)
+    """End-of-training evaluation."""
+    storage: str = "runs"
+    """Where run directories are created (a local path)."""
+
+    @model_validator(mode="after")
+    def _policies_train(self) -> Spec:
+        p = self.policies
+        if p.train is not None:
+            frozen = set(p.train) & set(p.frozen)
+            if frozen:
+                raise ValueError(f"policies {sorted(frozen)} are frozen and cannot be in policies.train")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain data (aliases such as ``lambda`` restored)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"]) or "spec"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return f"unknown key '{loc}': remove it or check its spelling (see `marl spec schema`)"
+    if first["type"] == "missing":
+        return f"missing required key '{loc}': add it to the spec"
+    return f"invalid value for '{loc}': {msg}"
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``a.b=c`` overrides into a nested dict; values are parsed as YAML scalars.
+
+    Raises:
+        SpecError: on an override without ``=`` or with an empty key.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"bad override {pair!r}: write it as key.path=value, e.g. stop.iterations=5")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SpecError(f"bad override {pair!r}: '{part}' is set twice as a value and a section")
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def spec_from_dict(data: Any, source: str = "spec") -> Spec:
+    """Validate plain data as a Spec, raising a one-line ``SpecError``."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: the spec must be a YAML mapping (key: value), got {type(data).__name__}")
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(f"{source}: {_format_validation_error(err)}") from None
+    from envs.registry import check_env_id  # registry lookups are cheap and import no env
+
+    try:
+        check_env_id(spec.env.id)
+    except KeyError as err:
+        raise SpecError(f"{source}: env.id: {err.args[0]}") from None
+    return spec
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
+    """Load, override and validate a YAML experiment spec.
+
+    Args:
+        path: the YAML file.
+        overrides: ``a.b=c`` strings applied on top of the file.
+
+    Raises:
+        SpecError: with one line naming the problem and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path} (check the path; examples are in experiments/)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "syntax error"
+        raise SpecError(f"{path}: YAML syntax error{where}: {problem}; fix the YAML") from None
+    if data is None:
+        data = {}
+    if overrides and isinstance(data, dict):
+        data = _merge(data, parse_overrides(overrides))
+    return spec_from_dict(data, source=str(path))
+
+
+def dump_spec(spec: Spec, path: Path) -> None:
+    """Write the resolved spec as YAML (holds no secrets: keys come from the environment)."""
+    path.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+
+
+def spec_schema() -> str:
+    """The JSON schema of the spec, for editors (e.g. yaml-language-server)."""
+    return json.dumps(Spec.model_json_schema(by_alias=True), indent=2)
