@@ -1,4 +1,5 @@
-"""The env a spec describes: registry env + named preprocessing stack + mask dicts."""
+"""The env a spec describes: registry env + reward shaping + named preprocessing stack +
+mask dicts."""
 
 from __future__ import annotations
 
@@ -14,11 +15,18 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
     """Build the PettingZoo env (AEC or parallel) for a spec's env section.
 
     Args:
-        env_config: ``{"id": ..., "config": {...}, "preprocess": "none"}``.
+        env_config: ``{"id": ..., "config": {...}, "preprocess": "none"}`` and optionally
+            ``"shaping": {"kind": ..., ...}`` (parallel envs only; see
+            ``envs.wrappers.shaping.make_shaping``).
     """
     entry = check_env_id(env_config["id"])
-    env = apply_stack(make_env(entry.id, env_config.get("config") or {}),
-                      env_config.get("preprocess", "none"))
+    env = make_env(entry.id, env_config.get("config") or {})
+    if env_config.get("shaping"):
+        from envs.wrappers.shaping import make_shaping
+
+        # Innermost, on the raw env: raw_reward/raw_return are the env's own rewards.
+        env = make_shaping(env, env_config["shaping"])
+    env = apply_stack(env, env_config.get("preprocess", "none"))
     if entry.masked:
         from envs.wrappers.masks import MaskedDictObs
 

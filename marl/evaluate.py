@@ -138,7 +138,6 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False
 
     from marl.errors import RunError
     from marl.policies import plan_policies
-    from marl.rllib.inference import load_policies, random_policy
     from marl.run import latest_checkpoint, open_run_dir
 
     run_dir = Path(run_dir)
@@ -148,6 +147,7 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False
         if found is None:
             raise RunError(f"{run_dir} has no checkpoint yet; train first or wait for one")
         checkpoint = found[0]
+    from marl.rllib.inference import load_policies, random_policy  # imports ray: after checks
     env_config = {"id": spec.env.id, "config": dict(spec.env.config),
                   "preprocess": spec.env.preprocess}
     entry = check_env_id(spec.env.id)
@@ -155,7 +155,12 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False
     agents = list(env.possible_agents)
     n_actions = {a: int(env.action_space(a).n) for a in agents}
     env.close()
-    plan = plan_policies(spec.policies, agents)
+    if spec.league is not None:  # the league's first learner on every seat
+        from marl.league_spec import league_policy_plan
+
+        plan = league_policy_plan(spec.league, spec.seed, agents)
+    else:
+        plan = plan_policies(spec.policies, agents)
     by_policy = load_policies(Path(checkpoint), plan, {p: n_actions[m[0]] for p, m in
                                                        plan.agents_of.items()}, greedy, spec.seed)
     trained = {a: by_policy[plan.policy_of(a)] for a in agents}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import secrets
 import shutil
 import signal
@@ -34,6 +35,8 @@ __all__ = ["create_run_dir", "open_run_dir", "latest_checkpoint", "save_checkpoi
            "TrainOutcome", "atomic_write_text"]
 
 _CKPT_PREFIX = "iter_"
+# Spec sections an override may change on --resume; the rest is restored from the checkpoint.
+RESUMABLE_SECTIONS = ("stop", "checkpoint", "evaluation", "tracking")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -46,11 +49,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def create_run_dir(spec: Spec) -> Path:
-    """A new, uniquely named run dir under ``spec.storage`` with the resolved spec."""
+def create_run_dir(spec: Spec, run_id: str | None = None) -> Path:
+    """A new, uniquely named run dir under ``spec.storage`` with the resolved spec.
+
+    ``run_id`` is given by ``marl submit`` (the job id); a cloud ``storage`` URI gets a
+    local staging dir, mirrored by ``marl.storage.push``.
+    """
+    from marl.storage import local_root
+
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_id = f"{spec.name}-{stamp}-{secrets.token_hex(3)}"
-    run_dir = Path(spec.storage) / run_id
+    run_id = run_id or f"{spec.name}-{stamp}-{secrets.token_hex(3)}"
+    run_dir = local_root(spec.storage) / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     dump_spec(spec, run_dir / "spec.yaml")
     meta = {"run_id": run_id, "created": stamp, "spec_name": spec.name}
@@ -69,8 +78,16 @@ def open_run_dir(run_dir: Path, overrides: list[str] | None = None) -> tuple[Spe
             f"{run_dir} is not a run directory (no spec.yaml/meta.json); pass a dir "
             f"created by `marl train`, e.g. runs/<name>-<time>-<id>"
         )
+    for pair in overrides or []:
+        section = pair.partition("=")[0].strip().split(".")[0]
+        if section not in RESUMABLE_SECTIONS:
+            raise RunError(
+                f"--set {pair}: a resumed run keeps its algorithm, env and policies (they live in "
+                f"the checkpoint); only {', '.join(RESUMABLE_SECTIONS)} can change on resume"
+            )
     spec = load_spec(run_dir / "spec.yaml", overrides)
-    if overrides:
+    if overrides and latest_checkpoint(run_dir) is not None:
+        # Written back only for a run that can resume: a failed --resume changes nothing.
         dump_spec(spec, run_dir / "spec.yaml")
     return spec, json.loads((run_dir / "meta.json").read_text())["run_id"]
 
@@ -177,11 +194,13 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
     Raises:
         RunError: on resume of a run with no checkpoint.
     """
-    from marl.rllib.trainer import RLlibTrainer
+    from marl import events
+    from marl.storage import push
     from marl.tracking.console import ConsoleProgress, console
     from marl.tracking.sinks import (JsonlSink, TensorBoardSink, WandbSink, resolve_wandb_mode,
                                      truncate_jsonl)
 
+    events.open_events(run_dir)  # placement, lost/restarted env runners: <run>/events.jsonl
     restore_from = None
     if resume:
         found = latest_checkpoint(run_dir)
@@ -191,6 +210,9 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
         restore_from, info = found
         truncate_jsonl(run_dir / "metrics.jsonl", int(info["iteration"]))
         console.print(f"resuming {run_id} from {restore_from.name} (iteration {info['iteration']})")
+        events.emit("resumed", checkpoint=restore_from.name, iteration=int(info["iteration"]))
+
+    from marl.rllib.trainer import RLlibTrainer  # imports ray: only once the run can start
 
     trainer = RLlibTrainer(spec, restore_from=restore_from)
     sinks: list[Any] = [JsonlSink(run_dir / "metrics.jsonl")]
@@ -199,9 +221,18 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
     mode, notice = resolve_wandb_mode(spec.tracking.wandb.mode)
     if notice:
         console.print(f"[yellow]{notice}[/]")
+    # Where the driver runs and how W&B logs; the key's presence only, never its value.
+    events.emit("run_started", run_id=run_id, host=platform.node(), pid=os.getpid(),
+                wandb_mode=mode, wandb_api_key_present=bool(os.environ.get("WANDB_API_KEY")))
     if mode != "disabled":
         sinks.append(WandbSink(run_dir, run_id, spec.tracking.wandb.project,
                                spec.tracking.wandb.entity, mode, spec.to_dict(), resume))
+    league = None
+    if spec.league is not None:  # the league observes training: marl/rllib/league_runtime.py
+        from marl.rllib.league_runtime import LeagueRuntime
+
+        league = LeagueRuntime.start(spec, trainer.algo, restore_from, run_dir=run_dir, sinks=sinks)
+    hooks = [league] if league is not None else []
 
     total, unit = _progress_target(spec)
     start = time.monotonic()
@@ -215,7 +246,9 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
         with _StopFlag() as stop_flag:
             while not _stop_reached(spec, trainer.iteration, trainer.env_steps,
                                     time.monotonic() - start):
-                metrics, _ = trainer.train()
+                metrics, result = trainer.train()
+                if league is not None:
+                    metrics.update(league.after_iteration(result))
                 for sink in sinks:
                     sink.log(metrics, trainer.iteration)
                 since_ckpt += 1
@@ -223,17 +256,21 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
                                 {"iters": trainer.iteration, "steps": trainer.env_steps,
                                  "s": time.monotonic() - start}[unit])
                 if since_ckpt >= spec.checkpoint.every:
-                    checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {})
+                    checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {},
+                                                 hooks=hooks)
+                    push(run_dir, spec.storage)  # cloud storage: mirror (no-op for a path)
                     since_ckpt = 0
                 if stop_flag.requested:
                     interrupted = True
                     break
         if checkpoint is None or since_ckpt:
-            checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {})
+            checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {}, hooks=hooks)
+            push(run_dir, spec.storage)
     finally:
         progress.close()
         for sink in sinks:
             sink.close()
         iteration, env_steps = trainer.iteration, trainer.env_steps
         trainer.stop()
+        events.close_events()
     return TrainOutcome(run_dir, iteration, env_steps, checkpoint, metrics, interrupted)

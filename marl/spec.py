@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from marl.errors import SpecError
+from marl.league_spec import LeagueSpec, check_league_env
 
 __all__ = [
     "Spec",
     "EnvSpec",
+    "InequityAversionSpec",
+    "ProsocialSpec",
     "PoliciesSpec",
     "AlgorithmSpec",
+    "CriticSpec",
     "ResourcesSpec",
     "StopSpec",
     "CheckpointSpec",
@@ -37,6 +41,37 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
 
 
+class InequityAversionSpec(_Model):
+    """Inequity-averse rewards (Hughes et al. 2018); see ``envs.wrappers.shaping``."""
+
+    kind: Literal["inequity_aversion"]
+    """Shaping kind."""
+    alpha: float = Field(5.0, ge=0)
+    """Envy weight: penalty per unit of smoothed reward others have above this agent."""
+    beta: float = Field(0.05, ge=0)
+    """Guilt weight: penalty per unit of smoothed reward this agent has above others."""
+    gamma: float = Field(0.99, ge=0, le=1)
+    """Discount of the smoothed-reward trace."""
+    lambda_: float = Field(0.95, ge=0, le=1, alias="lambda")
+    """Smoothing of the trace; it decays by gamma * lambda per step."""
+
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, populate_by_name=True
+    )
+
+
+class ProsocialSpec(_Model):
+    """Prosocial rewards: r_i' = (1 - weight) r_i + weight * mean_j r_j."""
+
+    kind: Literal["prosocial"]
+    """Shaping kind."""
+    weight: float = Field(ge=0, le=1)
+    """Weight of the group mean reward: 0 is selfish, 1 fully cooperative."""
+
+
+ShapingSpec = Annotated[InequityAversionSpec | ProsocialSpec, Field(discriminator="kind")]
+
+
 class EnvSpec(_Model):
     id: str
     """Registered env id, ``setting/name-vN`` (see ``marl envs list``)."""
@@ -44,6 +79,10 @@ class EnvSpec(_Model):
     """Keyword arguments for the env constructor, merged over the registry's defaults."""
     preprocess: str = "none"
     """Named SuperSuit preprocessing stack (``none``, ``pad``, ``frame_stack``, ``pad_frame_stack``)."""
+    shaping: ShapingSpec | None = None
+    """Reward shaping for parallel envs: ``{kind: inequity_aversion, alpha, beta, gamma,
+    lambda}`` or ``{kind: prosocial, weight}``. Policies learn from the shaped reward;
+    ``rollout/social/*`` metrics report the env's raw rewards."""
 
 
 class ModelSpec(_Model):
@@ -88,9 +127,40 @@ def _check_module_id(name: str) -> None:
         raise ValueError(f"policy name {name!r} may only hold letters, digits, '_' and '-'")
 
 
+class CriticSpec(_Model):
+    """The critic of ``ippo``/``mappo`` (see ``marl.algorithms``); unused by ``ppo``."""
+
+    input: Literal["team_obs", "state"] = "team_obs"
+    """mappo's critic input: ``team_obs`` concatenates the observations of the agent's team
+    (its own first, then its teammates in env order); ``state`` is the env's global
+    ``state()``. ippo: own obs always."""
+    with_agent_id: bool = True
+    """mappo: append the one-hot index of the agent within its team to the critic input."""
+    value_normalization: bool = True
+    """Fit the critic to value targets normalized by running statistics (MAPPO's ValueNorm)."""
+    vf_loss: Literal["huber", "mse"] = "huber"
+    """Value loss on the (normalized) error: ``huber`` (MAPPO default) or ``mse``."""
+    huber_delta: float = Field(10.0, gt=0)
+    """Huber loss delta: quadratic below, linear above."""
+    value_clip: float | None = Field(0.2, gt=0)
+    """Clip of the value change from the value at sampling time (PPO-style, as MAPPO);
+    null disables. Replaces ``vf_clip_param`` for ippo/mappo."""
+    hidden: list[int] | None = None
+    """Critic MLP hidden sizes; default: ``policies.model.hidden``."""
+
+    @model_validator(mode="after")
+    def _hidden(self) -> CriticSpec:
+        if self.hidden is not None and (not self.hidden or any(h < 1 for h in self.hidden)):
+            raise ValueError("critic.hidden must be a non-empty list of positive sizes or null")
+        return self
+
+
 class AlgorithmSpec(_Model):
-    name: Literal["ppo"] = "ppo"
-    """Training algorithm."""
+    name: Literal["ppo", "ippo", "mappo"] = "ppo"
+    """Training algorithm: ``ppo`` (RLlib PPO), ``ippo`` (MAPPO learner, local critics) or
+    ``mappo`` (centralized critic per team); see ``marl.algorithms``."""
+    critic: CriticSpec = Field(default_factory=CriticSpec)
+    """Critic input and value-loss settings of ippo/mappo."""
     lr: float = Field(3e-4, gt=0, le=1)
     """Adam learning rate."""
     gamma: float = Field(0.99, ge=0, le=1)
@@ -100,11 +170,13 @@ class AlgorithmSpec(_Model):
     clip_param: float = Field(0.2, gt=0, le=1)
     """PPO ratio clip epsilon."""
     vf_clip_param: float = Field(10.0, gt=0)
-    """Clip of the squared value error (RLlib semantics)."""
+    """ppo: clip of the squared value error (RLlib semantics); ippo/mappo use critic.value_clip."""
     vf_loss_coeff: float = Field(0.5, ge=0)
     """Weight of the value loss."""
     entropy_coeff: float = Field(0.01, ge=0)
     """Weight of the entropy bonus."""
+    kl_coeff: float = Field(0.2, ge=0)
+    """Initial weight of the KL(old || new) penalty (adapted towards a KL of 0.01); 0 disables."""
     grad_clip: float | None = Field(0.5, gt=0)
     """Global gradient-norm clip; null disables."""
     train_batch_size: int = Field(2000, ge=16)
@@ -125,6 +197,12 @@ class AlgorithmSpec(_Model):
                 f"minibatch_size ({self.minibatch_size}) must be <= train_batch_size "
                 f"({self.train_batch_size})"
             )
+        if self.name == "ppo" and self.critic != CriticSpec():
+            raise ValueError("algorithm.critic is used by ippo/mappo only: set name: mappo "
+                             "(or ippo), or remove algorithm.critic")
+        if self.name == "ippo" and self.critic.input == "state":
+            raise ValueError("critic.input: state is a centralized critic: use name: mappo "
+                             "(ippo critics see each agent's own observation)")
         return self
 
 
@@ -141,6 +219,26 @@ class ResourcesSpec(_Model):
     """GPUs per learner."""
     num_cpus: int | None = Field(None, ge=1)
     """CPUs for the embedded local Ray; default: all cores."""
+    custom_resources_per_env_runner: dict[str, float] = Field(default_factory=dict)
+    """Custom Ray resources per env runner, to pin runners to node types, e.g.
+    ``{env_node: 1}`` with nodes started by ``ray start --resources='{"env_node": 4}'``."""
+    custom_resources_per_learner: dict[str, float] = Field(default_factory=dict)
+    """Custom Ray resources per learner (``num_learners >= 1``), e.g. ``{learner_node: 1}``."""
+    sampler: Literal["stock", "lean"] = "stock"
+    """Env runner: ``stock`` (RLlib's MultiAgentEnvRunner) or ``lean`` (batched forward
+    per module, episodes built once per batch; see ``marl/rllib/lean_runner.py``)."""
+    overlap: bool = False
+    """Lean sampler only: sample the next batch while the learner updates (one update
+    behind); needs num_env_runners >= 1."""
+
+    @model_validator(mode="after")
+    def _overlap(self) -> ResourcesSpec:
+        if self.overlap and self.sampler != "lean":
+            raise ValueError("overlap needs sampler: lean (set resources.sampler: lean)")
+        if self.overlap and self.num_env_runners < 1:
+            raise ValueError("overlap samples in a remote env runner: set "
+                             "resources.num_env_runners >= 1")
+        return self
 
 
 class StopSpec(_Model):
@@ -212,6 +310,9 @@ class Spec(_Model):
     """End-of-training evaluation."""
     storage: str = "runs"
     """Where run directories are created (a local path)."""
+    league: LeagueSpec | None = None
+    """Self-play league (optional): when set, policies come from the league (main agents,
+    exploiters, frozen snapshots, random, scripted) and ``policies`` is not used."""
 
     @model_validator(mode="after")
     def _policies_train(self) -> Spec:
@@ -220,6 +321,9 @@ class Spec(_Model):
             frozen = set(p.train) & set(p.frozen)
             if frozen:
                 raise ValueError(f"policies {sorted(frozen)} are frozen and cannot be in policies.train")
+        if self.league is not None and self.algorithm.name != "ppo":
+            raise ValueError(f"algorithm.name: {self.algorithm.name} does not run with a league "
+                             f"yet; use name: ppo, or remove league")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -284,9 +388,24 @@ def spec_from_dict(data: Any, source: str = "spec") -> Spec:
     from envs.registry import check_env_id  # registry lookups are cheap and import no env
 
     try:
-        check_env_id(spec.env.id)
+        entry = check_env_id(spec.env.id)
     except KeyError as err:
         raise SpecError(f"{source}: env.id: {err.args[0]}") from None
+    from envs.wrappers.stacks import STACKS  # names only; supersuit is imported on use
+
+    if spec.env.preprocess not in STACKS:
+        raise SpecError(f"{source}: env.preprocess: unknown stack {spec.env.preprocess!r}; "
+                        f"choose one of {', '.join(STACKS)}")
+    if spec.env.shaping is not None and entry.api != "parallel":
+        raise SpecError(
+            f"{source}: env.shaping: {spec.env.id} is turn-based (aec); reward shaping needs a "
+            f"parallel env (simultaneous moves): remove env.shaping or pick a parallel env"
+        )
+    if spec.league is not None:
+        try:
+            check_league_env(spec.league, entry)
+        except ValueError as err:
+            raise SpecError(f"{source}: {err}") from None
     return spec
 
 

@@ -1,9 +1,10 @@
 """Reward-shaping wrappers for mixed-motive ParallelEnvs.
 
 Both wrap any PettingZoo ``ParallelEnv``, change only the rewards, and keep the
-env's own reward in ``infos[agent]["raw_reward"]`` so the true returns (and the
-social metrics built on them) can still be logged. Shaping is over the agents that
-receive a reward this step; N below is their number.
+env's own reward in ``infos[agent]["raw_reward"]`` and its episode sum so far in
+``infos[agent]["raw_return"]``, so the true returns (and the social metrics built on
+them) can still be logged. ``make_shaping`` builds one from a spec's ``env.shaping``.
+Shaping is over the agents that receive a reward this step; N below is their number.
 
 | Wrapper           | Shaped reward of agent i                                        |
 |-------------------|-----------------------------------------------------------------|
@@ -13,24 +14,38 @@ receive a reward this step; N below is their number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import BaseParallelWrapper
 
-__all__ = ["InequityAversion", "Prosocial"]
+__all__ = ["InequityAversion", "Prosocial", "make_shaping"]
 
 
-def _with_raw(infos: dict[Any, dict], raw: dict[Any, float]) -> dict[Any, dict]:
-    # Fresh per-agent dicts: an env may share one info dict between agents.
-    out = dict(infos)
-    for agent, r in raw.items():
-        out[agent] = {**infos.get(agent, {}), "raw_reward": r}
-    return out
+class _Shaping(BaseParallelWrapper):
+    """Keeps each agent's raw (env) episode return for ``infos``."""
+
+    def __init__(self, env: ParallelEnv) -> None:
+        super().__init__(env)
+        self._raw_return: dict[Any, float] = {}
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        self._raw_return = {}
+        return self.env.reset(seed=seed, options=options)
+
+    def _with_raw(self, infos: dict[Any, dict], raw: dict[Any, float]) -> dict[Any, dict]:
+        # Fresh per-agent dicts: an env may share one info dict between agents.
+        out = dict(infos)
+        for agent, r in raw.items():
+            total = self._raw_return.get(agent, 0.0) + r
+            self._raw_return[agent] = total
+            out[agent] = {**infos.get(agent, {}), "raw_reward": r, "raw_return": total}
+        return out
 
 
-class InequityAversion(BaseParallelWrapper):
+class InequityAversion(_Shaping):
     """Inequity-averse rewards (Hughes et al. 2018, "Inequity aversion improves
     cooperation in intertemporal social dilemmas").
 
@@ -71,7 +86,7 @@ class InequityAversion(BaseParallelWrapper):
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         self._trace = {}
-        return self.env.reset(seed=seed, options=options)
+        return super().reset(seed=seed, options=options)
 
     def step(self, actions: dict):
         obs, rewards, terms, truncs, infos = self.env.step(actions)
@@ -88,10 +103,10 @@ class InequityAversion(BaseParallelWrapper):
             guilt = np.maximum(-diff, 0.0).sum(1)
             shaped = r - (self.alpha * envy + self.beta * guilt) / (n - 1)
         raw = dict(zip(agents, r.tolist()))
-        return obs, dict(zip(agents, shaped.tolist())), terms, truncs, _with_raw(infos, raw)
+        return obs, dict(zip(agents, shaped.tolist())), terms, truncs, self._with_raw(infos, raw)
 
 
-class Prosocial(BaseParallelWrapper):
+class Prosocial(_Shaping):
     """Prosocial rewards: each agent's reward is mixed with the group mean.
 
         r_i' = (1 - w) r_i + w * mean_j r_j
@@ -118,4 +133,30 @@ class Prosocial(BaseParallelWrapper):
         mean = sum(raw.values()) / len(raw)
         w = self.weight
         shaped = {a: (1 - w) * r + w * mean for a, r in raw.items()}
-        return obs, shaped, terms, truncs, _with_raw(infos, raw)
+        return obs, shaped, terms, truncs, self._with_raw(infos, raw)
+
+
+def make_shaping(env: Any, shaping: Mapping[str, Any]) -> BaseParallelWrapper:
+    """Wrap ``env`` with the shaping a spec's ``env.shaping`` section names.
+
+    Args:
+        env: a ParallelEnv.
+        shaping: ``{"kind": "inequity_aversion", "alpha", "beta", "gamma", "lambda"}``
+            or ``{"kind": "prosocial", "weight"}``; omitted numbers take the defaults.
+
+    Raises:
+        ValueError: for a turn-based (AEC) env, an unknown kind or bad values.
+    """
+    if not isinstance(env, ParallelEnv):
+        raise ValueError(
+            f"reward shaping needs a parallel env, got {type(env).__name__} (turn-based)"
+        )
+    args = dict(shaping)
+    kind = args.pop("kind", None)
+    if kind == "inequity_aversion":
+        if "lambda" in args:
+            args["lam"] = args.pop("lambda")
+        return InequityAversion(env, **args)
+    if kind == "prosocial":
+        return Prosocial(env, **args)
+    raise ValueError(f"unknown shaping kind {kind!r}; use inequity_aversion or prosocial")

@@ -28,6 +28,9 @@ spec_app = typer.Typer(help="Validate specs and print their JSON schema.", no_ar
 envs_app = typer.Typer(help="The registered environments.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(envs_app, name="envs")
+from marl.cli.league import league_app  # noqa: E402  (marl league show)
+
+app.add_typer(league_app, name="league")
 
 SetOpt = Annotated[
     list[str] | None,
@@ -60,13 +63,17 @@ def _defaults_for_headless() -> None:
 def train(
     spec_path: Annotated[Path | None, typer.Argument(metavar="SPEC", help="Experiment YAML.")] = None,
     overrides: SetOpt = None,
-    resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", metavar="RUN_DIR", help="Continue a run from its latest checkpoint "
+        "(a run dir, or its cloud URI: s3://bucket/marl/<run-id>).")] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", hidden=True, help="Run id to use (marl submit passes the job id).")] = None,
 ) -> None:
     """Train a spec locally on an embedded Ray; checkpoints and metrics go to runs/<run-id>.
 
-    Stops at stop.iterations / stop.env_steps / stop.time_s; Ctrl-C saves a checkpoint and
-    exits. Resume explicitly with --resume RUN_DIR (runs never resume on their own).
+    Stops at stop.iterations / stop.env_steps / stop.time_s; Ctrl-C (or SIGTERM) finishes
+    the iteration, saves a checkpoint and exits with code 130. Resume explicitly with
+    --resume RUN_DIR (runs never resume on their own).
     """
     from marl.run import create_run_dir, open_run_dir
     from marl.run import train as run_train
@@ -77,14 +84,19 @@ def train(
     if resume is not None and spec_path is not None:
         raise MarlError("give either SPEC (a new run) or --resume RUN_DIR, not both")
     if resume is not None:
-        spec, run_id = open_run_dir(resume, overrides)
-        run_dir = resume
+        from marl.storage import is_remote, pull
+
+        run_dir = pull(resume) if is_remote(resume) else Path(resume)
+        spec, run_id = open_run_dir(run_dir, overrides)
     elif spec_path is not None:
         spec = load_spec(spec_path, overrides)
         from marl.policies import plan_for_spec
 
         plan_for_spec(spec)  # policy errors surface before Ray starts or a run dir exists
-        run_dir = create_run_dir(spec)
+        from marl.algorithms import check_env_support
+
+        check_env_support(spec)  # ippo/mappo: teams per policy, state() for critic.input: state
+        run_dir = create_run_dir(spec, run_id=run_id)
         run_id = run_dir.name
     else:
         raise MarlError("missing SPEC: run `marl train experiments/quickstart.yaml` or "
@@ -105,6 +117,12 @@ def train(
     from marl.run import atomic_write_text
 
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, default=float))
+    from marl.storage import push
+
+    push(run_dir, spec.storage)  # cloud storage: the final files (no-op for a local path)
+    if outcome.interrupted:
+        console.print(f"interrupted: continue with `marl train --resume {run_dir}`")
+        raise typer.Exit(130)
 
 
 def _print_eval(rows: list[Any], title: str) -> None:
@@ -141,12 +159,25 @@ def eval_cmd(
     episodes: Annotated[int | None, typer.Option(min=1, help="Episodes per pairing.")] = None,
     greedy: Annotated[bool, typer.Option(help="Argmax actions instead of sampling.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    player: Annotated[str | None, typer.Option(
+        help="Head to head: RUN_DIR's league player or policy (default: its first learner).")] = None,
+    vs: Annotated[str | None, typer.Option(
+        "--vs", metavar="OPPONENT", help="Head to head against random, alphabeta_d<k>, "
+        "RUN_DIR[:player] or CHECKPOINT_DIR:player, half the games on each seat.")] = None,
 ) -> None:
     """Play the trained policies as trained, against random, and all-random; print a table.
 
     Competitive turn-based games add wins/draws/losses with a 95% Wilson interval.
-    The JSON is also written to RUN_DIR/eval.json.
+    The JSON is also written to RUN_DIR/eval.json. With --vs (and --player), play two
+    players head to head instead: W/D/L per seat with 95% Wilson intervals.
     """
+    if vs is not None or player is not None:
+        from marl.cli.league import head_to_head_cmd
+
+        _defaults_for_headless()
+        ref = f"{run_dir}:{player}" if player else str(run_dir)
+        head_to_head_cmd(ref, vs or "random", episodes or 100, greedy, as_json)
+        return
     from marl.evaluate import evaluate_run
     from marl.run import atomic_write_text
 
@@ -172,6 +203,9 @@ def spec_validate(
     from marl.spec import load_spec
 
     spec = load_spec(spec_path, overrides)
+    from marl.algorithms import check_env_support
+
+    check_env_support(spec)  # no-op for ppo; ippo/mappo build the env once (no Ray)
     typer.echo(yaml.safe_dump(spec.to_dict(), sort_keys=False), nl=False)
     typer.echo(f"ok: {spec_path} is valid", err=True)
 
@@ -197,7 +231,9 @@ def envs_list(
     from marl.tracking.console import console
 
     table = Table(title="environments")
-    for col in ("id", "setting", "api", "agents", "obs / action space", "description"):
+    # Ids are what users copy into specs: never wrap or truncate them on narrow terminals.
+    table.add_column("id", no_wrap=True, min_width=max(len(i) for i in env_ids()))
+    for col in ("setting", "api", "agents", "obs / action space", "description"):
         table.add_column(col)
     for env_id in env_ids():
         entry = check_env_id(env_id)
@@ -212,6 +248,11 @@ def envs_list(
             env.close()
         table.add_row(env_id, entry.setting, entry.api, agents, space, entry.description)
     console.print(table)
+
+
+from marl.cli.cluster import register as _register_cluster  # noqa: E402
+
+_register_cluster(app, _user_errors)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
 
 
 def main() -> None:  # pragma: no cover

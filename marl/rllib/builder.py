@@ -12,9 +12,12 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from envs.registry import check_env_id
 from marl.errors import SpecError
 from marl.policies import PolicyPlan, plan_policies
+from marl.rllib.cluster_hooks import ClusterHooks
 from marl.rllib.env_adapter import make_rllib_env, register
 from marl.rllib.mapping import AgentToPolicy
+from marl.rllib.mappo import config_class, configure_team_critic
 from marl.rllib.modules import MaskedPPOModule, RandomPolicyModule
+from marl.rllib.social_callback import social_callbacks
 from marl.spec import Spec
 
 __all__ = ["EnvInfo", "env_info", "build_config", "env_config_of"]
@@ -36,7 +39,9 @@ def env_info(spec: Spec) -> EnvInfo:
 
 
 def env_config_of(spec: Spec) -> dict[str, Any]:
-    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess}
+    shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
+    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
+            "shaping": shaping}
 
 
 def _spaces_for(policy: str, plan: PolicyPlan, info: EnvInfo) -> tuple[gym.Space, gym.Space]:
@@ -72,7 +77,7 @@ def module_specs(spec: Spec, plan: PolicyPlan, info: EnvInfo) -> dict[str, RLMod
     return specs
 
 
-def build_config(spec: Spec, callbacks: type | None = None) -> tuple[PPOConfig, PolicyPlan]:
+def build_config(spec: Spec, callbacks: list[type] | None = None) -> tuple[PPOConfig, PolicyPlan]:
     """The PPOConfig for ``spec`` and its resolved policy plan.
 
     Raises:
@@ -83,7 +88,7 @@ def build_config(spec: Spec, callbacks: type | None = None) -> tuple[PPOConfig, 
     plan = plan_policies(spec.policies, info.agents)
     alg, res = spec.algorithm, spec.resources
     config = (
-        PPOConfig()
+        config_class(alg.name)()  # PPOConfig, or MappoConfig for ippo/mappo
         .environment(register(), env_config=env_config_of(spec))
         .framework("torch")
         .env_runners(
@@ -91,12 +96,15 @@ def build_config(spec: Spec, callbacks: type | None = None) -> tuple[PPOConfig, 
             num_envs_per_env_runner=res.num_envs_per_env_runner or entry.num_envs,
             num_cpus_per_env_runner=res.num_cpus_per_env_runner,
             rollout_fragment_length="auto",
+            custom_resources_per_env_runner=dict(res.custom_resources_per_env_runner),
         )
-        .learners(num_learners=res.num_learners, num_gpus_per_learner=res.num_gpus_per_learner)
+        .learners(num_learners=res.num_learners, num_gpus_per_learner=res.num_gpus_per_learner,
+                  custom_resources_per_learner=dict(res.custom_resources_per_learner))
         .training(
             lr=alg.lr, gamma=alg.gamma, lambda_=alg.lambda_, clip_param=alg.clip_param,
             vf_clip_param=alg.vf_clip_param, vf_loss_coeff=alg.vf_loss_coeff,
             entropy_coeff=alg.entropy_coeff, grad_clip=alg.grad_clip,
+            use_kl_loss=alg.kl_coeff > 0, kl_coeff=alg.kl_coeff,
             train_batch_size_per_learner=alg.train_batch_size,
             minibatch_size=alg.minibatch_size, num_epochs=alg.num_epochs,
         )
@@ -108,6 +116,20 @@ def build_config(spec: Spec, callbacks: type | None = None) -> tuple[PPOConfig, 
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(spec, plan, info)))
         .debugging(seed=spec.seed, log_level="ERROR")
     )
-    if callbacks is not None:
-        config = config.callbacks(callbacks)
+    # ippo/mappo: team-critic modules, critic input in infos, MAPPO learner (marl/rllib/mappo).
+    config = configure_team_critic(config, spec, plan, env_config_of(spec), info.agents)
+    callbacks = [ClusterHooks, *social_callbacks(spec), *(callbacks or [])]
+    if spec.league is not None:  # policies come from the league: marl/rllib/league_config.py
+        from marl.rllib.league_callback import LeagueCallback
+        from marl.rllib.league_config import configure_league
+
+        config, plan = configure_league(config, spec, info)
+        callbacks.append(LeagueCallback)
+    if callbacks:
+        # Each feature (league, social metrics, ...) brings its own RLlibCallback class.
+        config = config.callbacks(callbacks_class=list(callbacks))
+    # Env runner class (stock or lean sampler): last, as it checks connectors and callbacks.
+    from marl.rllib.lean_runner import configure_sampler
+
+    config = configure_sampler(config, res)
     return config, plan

@@ -69,7 +69,10 @@ class AecAdapter(MultiAgentEnv):
                 env.step(None)  # removes the finished agent, as AEC requires
             else:
                 break
-        self.agents = list(env.agents)
+        # On the last step the agents whose final observation goes out still count as
+        # present (RLlib's env check rejects obs of agents not in ``agents``; a game such
+        # as leduc can end on the first move).
+        self.agents = list(env.agents) or [a for a in self.possible_agents if a in obs]
         all_gone = not env.agents
         term["__all__"] = all_gone and all(v for k, v in term.items() if k != "__all__")
         trunc["__all__"] = all_gone and not term["__all__"]
@@ -126,6 +129,10 @@ def make_rllib_env(env_config: dict[str, Any]) -> MultiAgentEnv:
     """Env creator for ``register_env``: the spec's env as an RLlib ``MultiAgentEnv``."""
     entry = check_env_id(env_config["id"])
     env = make_spec_env(env_config)
+    if env_config.get("critic"):  # mappo only: critic inputs ride in infos (plain PPO pays nothing)
+        from marl.rllib.mappo.critic_input import with_critic_input
+
+        return with_critic_input(env, entry.api, env_config["critic"])
     return AecAdapter(env) if entry.api == "aec" else ParallelAdapter(env)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 __all__ = ["flatten_result"]
 
 _TRAIN_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "mean_kl_loss",
-               "vf_explained_var", "total_loss", "gradients_default_optimizer_global_norm")
+               "vf_explained_var", "total_loss", "gradients_default_optimizer_global_norm",
+               "value_norm_mean", "value_norm_std")  # the last two: ippo/mappo
 _ROLLOUT_KEYS = ("episode_return_mean", "episode_return_min", "episode_return_max",
                  "episode_len_mean", "num_episodes")
 

@@ -18,7 +18,7 @@ from marl.rllib.env_adapter import register
 from marl.rllib.metrics import flatten_result
 from marl.spec import Spec
 
-__all__ = ["RLlibTrainer", "init_ray"]
+__all__ = ["RLlibTrainer", "init_ray", "check_ray_resources"]
 
 
 def init_ray(spec: Spec, address: str | None = None) -> None:
@@ -38,17 +38,33 @@ def init_ray(spec: Spec, address: str | None = None) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def check_ray_resources(spec: Spec) -> None:
+    """Raise ``ClusterError`` unless the spec's actors fit this Ray's alive nodes.
+
+    ``MARL_CHECK_RESOURCES=0`` skips it (``marl submit --no-check-resources``: an
+    autoscaling cluster adds nodes when RLlib asks for them).
+    """
+    if os.environ.get("MARL_CHECK_RESOURCES", "1") == "0":
+        return
+    from marl.resources import Node, check_fits
+
+    nodes = [Node(n.get("NodeManagerHostname", "node") + f" {n['NodeID'][:6]}",
+                  dict(n.get("Resources", {}))) for n in ray.nodes() if n.get("Alive")]
+    check_fits(spec.resources, nodes)
+
+
 class RLlibTrainer:
     """Owns one RLlib ``Algorithm`` for a spec.
 
     Args:
         spec: the resolved experiment spec.
         restore_from: a checkpoint dir to continue from (weights, optimizer, counters).
-        callbacks: an ``RLlibCallback`` class to register.
+        callbacks: ``RLlibCallback`` classes to register.
     """
 
-    def __init__(self, spec: Spec, restore_from: Path | None = None, callbacks: type | None = None):
+    def __init__(self, spec: Spec, restore_from: Path | None = None, callbacks: list[type] | None = None):
         init_ray(spec)
+        check_ray_resources(spec)  # RLlib would otherwise wait forever for unplaceable actors
         register()
         self.config, self.plan = build_config(spec, callbacks=callbacks)
         if restore_from is not None:

@@ -1,0 +1,135 @@
+"""Does the lean sampler change learning? Mean return vs env steps and vs wall-clock,
+stock and lean samplers, same seeds, same learning settings.
+
+Spread (shared policy, return summed over agents) and connect four against the masked
+uniform-random policy (the learner plays first; return = wins - losses per game). All
+setups of one env and seed are alive at once and trained in turns, one iteration each,
+so load from other processes hits them alike. A setup's wall-clock is the sum of its own
+iterations; for the overlapping sampler that includes waiting, after its iteration, for
+the batch it samples in the background (so nothing it does is left uncounted).
+
+    .venv/bin/python benchmarks/sampler_learning.py                      # both envs
+    .venv/bin/python benchmarks/sampler_learning.py --env cooperative/spread-v0 \\
+        --iterations 40 --seeds 0 1
+
+Writes ``benchmarks/results/sampler_learning.json``: per env, setup and seed, one row
+per iteration (env steps, own wall-clock seconds, mean return).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+ENVS: dict[str, dict[str, Any]] = {
+    "cooperative/spread-v0": {"policies": {"mode": "shared"},
+                              "metric": "rollout/episode_return_mean"},
+    "competitive/connect_four-v0": {
+        "policies": {"mode": "groups", "groups": {"player_0": "main", "player_1": "opponent"},
+                     "frozen": {"opponent": "random"}},
+        "metric": "rollout/main/episode_return_mean"},
+}
+FIXED = {"algorithm": {"train_batch_size": 2000, "minibatch_size": 256, "num_epochs": 5}}
+SETUPS: dict[str, dict[str, Any]] = {
+    "stock-best": {"sampler": "stock", "num_env_runners": 2, "num_cpus_per_env_runner": 0.5},
+    "lean-local": {"sampler": "lean", "num_env_runners": 0},
+    "lean-overlap": {"sampler": "lean", "overlap": True, "num_env_runners": 1,
+                     "num_cpus_per_env_runner": 0.5},
+}
+
+
+def make_trainer(env_id: str, setup: dict[str, Any], seed: int):
+    from marl.rllib.trainer import RLlibTrainer
+    from marl.spec import spec_from_dict
+
+    policies = {**ENVS[env_id]["policies"], "model": {"hidden": [256, 256]}}
+    return RLlibTrainer(spec_from_dict({
+        "name": "sampler-learning", "seed": seed, "env": {"id": env_id}, **FIXED,
+        "policies": policies, "resources": {**setup, "num_cpus": 16},
+        "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False}}))
+
+
+def run_env(env_id: str, setups: list[str], seeds: list[int], iterations: int) -> list[dict]:
+    from marl.rllib.perf import settle_env_runners
+
+    metric = ENVS[env_id]["metric"]
+    rows = []
+    for seed in seeds:
+        trainers = {name: make_trainer(env_id, SETUPS[name], seed) for name in setups}
+        curves: dict[str, list[dict]] = {name: [] for name in setups}
+        wall = dict.fromkeys(setups, 0.0)
+        try:
+            for it in range(iterations):
+                for name, trainer in trainers.items():
+                    start = time.perf_counter()
+                    metrics, _ = trainer.train()
+                    settle_env_runners(trainer.algo)  # overlap: its next batch, counted
+                    wall[name] += time.perf_counter() - start
+                    curves[name].append({"iteration": it + 1, "env_steps": trainer.env_steps,
+                                         "wall_s": round(wall[name], 3),
+                                         "return": metrics.get(metric)})
+                print(f"  seed {seed} it {it + 1}: " + "  ".join(
+                    f"{n} {c[-1]['return']:.2f}@{c[-1]['wall_s']:.0f}s" for n, c in curves.items()
+                    if c[-1]["return"] is not None) + f"  load {os.getloadavg()[0]:.1f}",
+                    flush=True)
+        finally:
+            for trainer in trainers.values():
+                trainer.stop()
+        rows += [{"env": env_id, "setup": n, "seed": seed, "metric": metric, "curve": c}
+                 for n, c in curves.items()]
+    return rows
+
+
+def summary(rows: list[dict], last: int = 5) -> list[str]:
+    """Per env and setup: mean return of the last iterations (mean over seeds), env steps,
+    own wall-clock, and the wall-clock to reach the stock setup's final return."""
+    lines = []
+    for env_id in dict.fromkeys(r["env"] for r in rows):
+        by_setup: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["env"] == env_id:
+                by_setup.setdefault(r["setup"], []).append(r)
+        for setup, runs in by_setup.items():
+            finals = [statistics.mean(p["return"] for p in r["curve"][-last:]) for r in runs]
+            steps = statistics.mean(r["curve"][-1]["env_steps"] for r in runs)
+            wall = statistics.mean(r["curve"][-1]["wall_s"] for r in runs)
+            lines.append(f"{env_id:30s} {setup:13s} last-{last} return "
+                         f"{statistics.mean(finals):8.3f}"
+                         f" (seeds {', '.join(f'{f:.3f}' for f in finals)})  {steps:,.0f} steps"
+                         f"  {wall:,.0f} s")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", action="append", choices=sorted(ENVS))
+    parser.add_argument("--setup", action="append", choices=sorted(SETUPS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--out", default="benchmarks/results/sampler_learning.json")
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import torch
+
+    torch.set_num_threads(1)  # as benchmarks/throughput.py: one learner thread for all
+    rows = []
+    for env_id in args.env or ENVS:
+        print(f"{env_id} (load {os.getloadavg()})", flush=True)
+        rows += run_env(env_id, args.setup or list(SETUPS), args.seeds, args.iterations)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(out.read_text()) if out.exists() else []
+    keys = {(r["env"], r["setup"], r["seed"]) for r in rows}
+    previous = [r for r in previous if (r["env"], r["setup"], r["seed"]) not in keys]
+    out.write_text(json.dumps(previous + rows, indent=1))
+    print("\n".join(summary(rows)))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Env steps/s with 1, 2 and 4 env runners, one per simulated node, on this machine.
+
+Starts a local multi-node Ray (``marl.localcluster``): a head with 0 CPUs and 4 worker
+nodes with 1 CPU each, so each env runner (1 CPU) lands on its own node, as on a real
+cluster with one runner per machine. For each runner count it builds the spec's PPO,
+warms up one iteration, then measures
+
+- **sampling**: every runner samples ``--sample-steps`` env steps at once (the policy
+  forward included, no learning): aggregate env steps/s and its ratio to linear,
+  ``rate(n) / (n * rate(1))``;
+- **training**: ``--iters`` full PPO iterations (sample -> learn -> sync): env steps/s.
+
+Writes JSON (``--out``, default ``benchmarks/results/scaling.json``) with the machine's
+cores and load average, since nodes here share the same cores: on a 2-core machine
+sampling cannot scale past 2 runners, and what it shows beyond is contention. See
+``docs/scaling.md`` for what to expect on a real cluster.
+
+Run: ``python benchmarks/scaling.py [--env competitive/connect_four-v0] [--runners 1 2 4]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _spec(env_id: str, runners: int, envs_per_runner: int, batch: int) -> Any:
+    from marl.spec import spec_from_dict
+
+    return spec_from_dict({
+        "name": "scaling", "seed": 0, "env": {"id": env_id},
+        "policies": {"mode": "shared", "model": {"hidden": [64, 64]}},
+        "algorithm": {"train_batch_size": batch, "minibatch_size": min(256, batch),
+                      "num_epochs": 1},
+        "resources": {"num_env_runners": runners, "num_envs_per_env_runner": envs_per_runner,
+                      "num_cpus_per_env_runner": 1},
+        "stop": {"iterations": 1},
+        "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False},
+    })
+
+
+def _sample(env_runner: Any, steps: int) -> int:
+    episodes = env_runner.sample(num_timesteps=steps)
+    return int(sum(len(e) for e in episodes))
+
+
+def measure(env_id: str, runners: int, envs_per_runner: int, batch: int, sample_steps: int,
+            iters: int) -> dict[str, Any]:
+    from marl.rllib.builder import build_config
+    from marl.rllib.cluster_hooks import placement
+    from marl.rllib.env_adapter import register
+
+    register()
+    config, _ = build_config(_spec(env_id, runners, envs_per_runner, batch))
+    algo = config.build_algo()
+    try:
+        nodes = {r["node_id"] for r in placement(algo)["env_runners"]}
+        algo.train()  # warm-up: actors built, weights synced, first episodes running
+        group = algo.env_runner_group
+        group.foreach_env_runner(lambda er: _sample(er, sample_steps // 4), local_env_runner=False)
+        start = time.perf_counter()
+        counts = group.foreach_env_runner(lambda er: _sample(er, sample_steps),
+                                          local_env_runner=False)
+        sample_s = time.perf_counter() - start
+        steps_before = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"))
+        start = time.perf_counter()
+        for _ in range(iters):
+            algo.train()
+        train_s = time.perf_counter() - start
+        trained = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime")) - steps_before
+    finally:
+        algo.stop()
+    return {"env_runners": runners, "nodes_used": len(nodes),
+            "sample_env_steps": int(sum(counts)), "sample_s": round(sample_s, 3),
+            "sample_steps_per_s": round(sum(counts) / sample_s, 1),
+            "train_env_steps": int(trained), "train_s": round(train_s, 3),
+            "train_steps_per_s": round(trained / train_s, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", default="competitive/connect_four-v0")
+    parser.add_argument("--runners", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--envs-per-runner", type=int, default=16)
+    parser.add_argument("--sample-steps", type=int, default=4000,
+                        help="env steps each runner samples in the sampling measurement")
+    parser.add_argument("--batch", type=int, default=2000, help="train_batch_size")
+    parser.add_argument("--iters", type=int, default=3, help="timed training iterations")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/scaling.json")
+    args = parser.parse_args()
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    from marl.localcluster import LocalCluster
+
+    load_before = os.getloadavg()
+    results = []
+    with LocalCluster(max_nodes=1 + max(args.runners)) as cluster:
+        cluster.start_head(num_cpus=0)
+        for i in range(max(args.runners)):
+            cluster.add_worker(f"w{i + 1}", num_cpus=1)
+        ray.init(address=cluster.gcs_address, logging_level="ERROR")
+        try:
+            for n in args.runners:
+                row = measure(args.env, n, args.envs_per_runner, args.batch, args.sample_steps,
+                              args.iters)
+                results.append(row)
+                print(json.dumps(row), flush=True)
+        finally:
+            ray.shutdown()
+    base = next((r for r in results if r["env_runners"] == 1), None)
+    for r in results:
+        if base:
+            r["sample_ratio_to_linear"] = round(
+                r["sample_steps_per_s"] / (r["env_runners"] * base["sample_steps_per_s"]), 3)
+            r["train_ratio_to_linear"] = round(
+                r["train_steps_per_s"] / (r["env_runners"] * base["train_steps_per_s"]), 3)
+    report = {
+        "benchmark": "scaling", "env": args.env, "command": " ".join(sys.argv),
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                    "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
+        "settings": {"envs_per_runner": args.envs_per_runner, "cpus_per_runner": 1,
+                     "nodes": "head (0 CPU) + one 1-CPU worker node per runner",
+                     "train_batch_size": args.batch, "sample_steps_per_runner": args.sample_steps,
+                     "timed_iterations": args.iters, "model": [64, 64]},
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Algorithms, their capability flags, and the team-critic layout (plain Python, no Ray).
+
+    ppo    RLlib's PPO as it ships: each policy's critic sees what its actor sees.
+    ippo   PPO with the MAPPO learner (running value normalization, Huber value loss,
+           value clipping, learner-only critic) and a *local* critic on the agent's own
+           observation: the like-for-like baseline for mappo.
+    mappo  ippo with a *centralized* critic per team (Yu et al. 2021): the critic sees the
+           env's global state or the concatenated observations of the agent's team, plus
+           the agent's index in its team. Actors stay decentralized.
+
+Teams come from the env registry (``envs.registry.team_of``); an env without teams is one
+team of all its agents. A mappo policy must be played by one team only, so a critic is
+never trained on another team's returns (predators never see a critic fitted to prey
+returns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from envs.registry import EnvEntry, check_env_id, team_of
+from marl.errors import SpecError
+
+__all__ = ["AlgorithmInfo", "ALGORITHMS", "get_algorithm", "CriticLayout", "team_members",
+           "plan_critics", "check_env_support"]
+
+
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    """What an algorithm needs and offers; drives validation and which tests run.
+
+    Attributes:
+        name: the spec's ``algorithm.name``.
+        team_critic: trains with the MAPPO learner (learner-only critic, value
+            normalization, Huber loss); reads ``algorithm.critic``.
+        centralized_critic: the critic sees more than the actor (state or team obs).
+        description: one line for docs and errors.
+    """
+
+    name: str
+    team_critic: bool
+    centralized_critic: bool
+    description: str
+
+
+ALGORITHMS: dict[str, AlgorithmInfo] = {
+    "ppo": AlgorithmInfo("ppo", False, False, "RLlib PPO; each critic sees its agent's obs"),
+    "ippo": AlgorithmInfo("ippo", True, False,
+                          "MAPPO learner with local critics (own observation)"),
+    "mappo": AlgorithmInfo("mappo", True, True,
+                           "MAPPO: one centralized critic per team (state or team obs)"),
+}
+
+
+def get_algorithm(name: str) -> AlgorithmInfo:
+    """The registry entry for ``name``.
+
+    Raises:
+        SpecError: for an unknown name, listing the known ones.
+    """
+    if name not in ALGORITHMS:
+        raise SpecError(f"algorithm.name: unknown algorithm {name!r}; choose one of "
+                        f"{', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
+@dataclass(frozen=True)
+class CriticLayout:
+    """What each trained policy's critic sees, resolved against the env's agents.
+
+    Attributes:
+        input: ``own_obs`` (ippo), ``team_obs`` or ``state`` (mappo).
+        with_agent_id: append the one-hot index of the agent within its team.
+        teams: team -> its members, in the env's ``possible_agents`` order (a
+            ``team_obs`` vector holds the agent's own block, then its teammates' in
+            this order).
+        team_of_policy: policy -> the one team whose agents play it (mappo only).
+    """
+
+    input: Literal["own_obs", "team_obs", "state"]
+    with_agent_id: bool
+    teams: dict[str, tuple[str, ...]]
+    team_of_policy: dict[str, str]
+
+    @property
+    def centralized(self) -> bool:
+        return self.input != "own_obs"
+
+    def env_config(self) -> dict[str, Any]:
+        """Plain data for the env adapter that puts the critic's input into infos."""
+        return {"input": self.input, "with_agent_id": self.with_agent_id,
+                "teams": {team: list(members) for team, members in self.teams.items()}}
+
+
+def team_members(entry: EnvEntry, agents: list[str]) -> dict[str, tuple[str, ...]]:
+    """Team -> members in ``agents`` order; an env without teams is one team ``team``."""
+    if not entry.teams:
+        return {"team": tuple(agents)}
+    out: dict[str, list[str]] = {}
+    for agent in agents:
+        out.setdefault(team_of(entry, agent), []).append(agent)
+    return {team: tuple(members) for team, members in out.items()}
+
+
+def plan_critics(spec: Any, agents: list[str], plan: Any) -> CriticLayout | None:
+    """The critic layout of a spec, or None for plain ``ppo``.
+
+    Args:
+        spec: the validated ``marl.spec.Spec``.
+        agents: the env's ``possible_agents``.
+        plan: the resolved ``marl.policies.PolicyPlan``.
+
+    Raises:
+        SpecError: a mappo policy played by agents of more than one team.
+    """
+    algo = get_algorithm(spec.algorithm.name)
+    if not algo.team_critic:
+        return None
+    entry = check_env_id(spec.env.id)
+    teams = team_members(entry, agents)
+    team_of_agent = {a: t for t, members in teams.items() for a in members}
+    critic = spec.algorithm.critic
+    team_of_policy: dict[str, str] = {}
+    if algo.centralized_critic:
+        for policy, played_by in plan.agents_of.items():
+            if policy in plan.frozen:
+                continue
+            its_teams = sorted({team_of_agent[a] for a in played_by})
+            if len(its_teams) > 1:
+                raise SpecError(
+                    f"algorithm.critic: policy {policy!r} is played by agents of teams "
+                    f"{' and '.join(its_teams)}; mappo gives each team its own critic, so "
+                    f"use policies.mode: groups (one policy per team) or per_agent"
+                )
+            team_of_policy[policy] = its_teams[0]
+    return CriticLayout(
+        input=critic.input if algo.centralized_critic else "own_obs",
+        with_agent_id=critic.with_agent_id and algo.centralized_critic,
+        teams=teams,
+        team_of_policy=team_of_policy,
+    )
+
+
+def check_env_support(spec: Any) -> CriticLayout | None:
+    """Build the spec's env once (no Ray) and check the algorithm can run on it.
+
+    A no-op for ``ppo``. For mappo with ``critic.input: state`` the env must implement
+    ``state()``.
+
+    Raises:
+        SpecError: naming the field and the fix.
+    """
+    if not get_algorithm(spec.algorithm.name).team_critic:
+        return None
+    from envs.factory import make_spec_env
+    from marl.policies import plan_policies
+
+    env = make_spec_env({"id": spec.env.id, "config": dict(spec.env.config),
+                         "preprocess": spec.env.preprocess})
+    try:
+        layout = plan_critics(spec, list(env.possible_agents),
+                              plan_policies(spec.policies, list(env.possible_agents)))
+        if layout is not None and layout.input == "state":
+            env.reset(seed=spec.seed)
+            try:
+                env.state()
+            except (NotImplementedError, AttributeError):
+                raise SpecError(
+                    f"algorithm.critic.input: env {spec.env.id} provides no global state "
+                    f"(state()); use critic.input: team_obs"
+                ) from None
+        return layout
+    finally:
+        env.close()

@@ -1,0 +1,130 @@
+"""``marl league show`` and ``marl eval --vs``: league leaderboards and head-to-head games."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from marl.errors import RunError
+
+league_app = typer.Typer(help="Self-play leagues: leaderboards.", no_args_is_help=True)
+
+__all__ = ["league_app", "head_to_head_cmd"]
+
+
+def _env_config(spec: Any) -> dict[str, Any]:
+    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess}
+
+
+def _league_checkpoint(run_dir: Path) -> tuple[Any, Path]:
+    from marl.run import latest_checkpoint, open_run_dir
+
+    spec, _ = open_run_dir(run_dir)
+    found = latest_checkpoint(run_dir)
+    if found is None:
+        raise RunError(f"{run_dir} has no checkpoint yet; train first or wait for one")
+    if not (found[0] / "league.json").is_file():
+        raise RunError(f"{run_dir} is not a league run (no league.json in {found[0].name}); "
+                       f"add a league: section to the spec")
+    return spec, found[0]
+
+
+@league_app.command("show")
+def show(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A league run directory.")],
+    games: Annotated[int, typer.Option(
+        min=0, help="Play N fresh games per player vs random and vs the scripted opponent "
+        "(both seats) instead of showing training win rates.")] = 0,
+    scripted: Annotated[str | None, typer.Option(
+        help="Scripted opponent for the last column (connect four: alphabeta_d<k>); default: "
+        "the league's own, else alphabeta_d1 on connect four.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Leaderboard of a league run's latest checkpoint: player, role, generation, Elo,
+    skill mu ± sigma (openskill), games, win rate vs random and vs a scripted opponent."""
+    from marl.cli.main import _defaults_for_headless, _user_errors
+    from marl.league import League
+    from marl.tracking.console import console
+    from marl.tracking.leaderboard import COLUMNS, leaderboard_rows, leaderboard_table
+
+    @_user_errors
+    def run() -> None:
+        _defaults_for_headless()
+        spec, ckpt = _league_checkpoint(run_dir)
+        league = League.load(ckpt / "league.json")
+        opponent = scripted or next(
+            (p.id for p in league.players.values() if p.role == "scripted"),
+            "alphabeta_d1" if spec.env.id == "competitive/connect_four-v0" else None)
+        evals = _fresh_win_rates(spec, ckpt, league, opponent, games) if games else None
+        rows = leaderboard_rows(league, evals, opponent)
+        if as_json:
+            typer.echo(json.dumps([dict(zip(COLUMNS, r, strict=True)) for r in rows], indent=2))
+            return
+        console.print(leaderboard_table(
+            league, f"league {run_dir.name} @ {ckpt.name}: {len(league.players)} players, "
+            f"{league.matches:,} games", evals, opponent))
+
+    run()
+
+
+def _fresh_win_rates(spec: Any, ckpt: Path, league: Any, scripted: str | None,
+                     games: int) -> dict[str, dict[str, float]]:
+    from marl.league_play import PlayerRef, head_to_head, load_player
+
+    env_config = _env_config(spec)
+    opponents = ["random"] + ([scripted] if scripted else [])
+    out: dict[str, dict[str, float]] = {}
+    for pid in league.player_ids:
+        me = PlayerRef(pid, "module", ckpt, pid)
+        policy = load_player(me, env_config, seed=spec.seed)
+        out[pid] = {}
+        for opp in opponents:
+            if opp == pid:
+                continue
+            result = head_to_head(env_config, (pid, policy),
+                                  (opp, load_player(PlayerRef(opp, "scripted"), env_config,
+                                                    seed=spec.seed + 1)),
+                                  games, seed=spec.seed + 10_000)
+            out[pid][opp] = result.score
+    return out
+
+
+def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_json: bool) -> None:
+    """``marl eval A --vs B``: N games, both seats, W/D/L with 95 % Wilson intervals."""
+    from rich.table import Table
+
+    from marl.league_play import head_to_head, load_player, resolve_player
+    from marl.run import open_run_dir
+    from marl.tracking.console import console
+
+    a, b = resolve_player(ref_a), resolve_player(ref_b)
+    source = next((r.checkpoint for r in (a, b) if r.checkpoint is not None), None)
+    if source is None:
+        raise RunError("give at least one run or checkpoint, e.g. "
+                       "`marl eval runs/<id> --vs random`")
+    spec, _ = open_run_dir(source.parent.parent)
+    env_config = _env_config(spec)
+    result = head_to_head(env_config, (a.name, load_player(a, env_config, greedy, spec.seed)),
+                          (b.name, load_player(b, env_config, greedy, spec.seed + 1)),
+                          episodes, seed=spec.seed + 10_000)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{a.name} vs {b.name}: {result.games} games, {spec.env.id}")
+    for col in ("A's seat", "games", "W / D / L", "A's score (95% CI)", "A's win rate (95% CI)"):
+        table.add_column(col, justify="right")
+    rows = [(str(s), *wdl) for s, wdl in sorted(result.by_seat.items())]
+    rows.append(("both", result.wins, result.draws, result.losses))
+    from marl.league_play import wilson
+
+    for seat, w, d, lost in rows:
+        n = w + d + lost
+        slo, shi = wilson(w + 0.5 * d, n)
+        wlo, whi = wilson(w, n)
+        table.add_row(seat, str(n), f"{w} / {d} / {lost}",
+                      f"{(w + 0.5 * d) / max(n, 1):.2f} ({slo:.2f}-{shi:.2f})",
+                      f"{w / max(n, 1):.2f} ({wlo:.2f}-{whi:.2f})")
+    console.print(table)

@@ -1,0 +1,267 @@
+"""Head-to-head matches between league players, checkpoints and scripted opponents.
+
+Plain Python over PettingZoo envs (no ray at import). A player reference is one of
+
+    random                      masked uniform random
+    alphabeta_d<k>              depth-k alpha-beta search (connect four)
+    RUN_DIR                     the run's first learner (league) or its first policy
+    RUN_DIR:<player>            a league player or policy of the run's latest checkpoint
+    CHECKPOINT_DIR:<player>     ... of that checkpoint (runs/<id>/checkpoints/iter_000040)
+
+``head_to_head`` plays N games, half with each player on each seat, and scores each
+game as the league does (``seat_score``): the seat whose agents' mean return is
+higher wins, equal is a draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.registry import check_env_id
+
+__all__ = ["MatchResult", "PlayerRef", "head_to_head", "load_player", "record_gif",
+           "seat_score", "scripted_policy", "wilson"]
+
+_C4_BOARD = (6, 7, 2)
+
+
+def seat_score(returns: dict[str, float], seat_of: dict[str, int]) -> float | None:
+    """Seat 0's score from per-agent returns: 1 if its mean return is higher, 0.5 equal, 0
+    lower; None if a seat has no agent in ``returns``."""
+    by_seat: dict[int, list[float]] = {}
+    for agent, seat in seat_of.items():
+        if agent in returns:
+            by_seat.setdefault(seat, []).append(float(returns[agent]))
+    if set(by_seat) != {0, 1}:
+        return None
+    r0, r1 = (sum(by_seat[s]) / len(by_seat[s]) for s in (0, 1))
+    return 1.0 if r0 > r1 else 0.0 if r0 < r1 else 0.5
+
+
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a rate (95 % by default)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def scripted_policy(kind: str, n_actions: int, seed: int = 0) -> Any:
+    """``random`` or ``alphabeta_d<k>`` as an ``act(list_of_obs) -> actions`` callable."""
+    from marl.league_spec import scripted_depth
+
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        def act_random(observations: Sequence[Any]) -> np.ndarray:
+            return np.asarray([int(rng.choice(np.flatnonzero(o["action_mask"])))
+                               if isinstance(o, dict) else int(rng.integers(0, n_actions))
+                               for o in observations])
+        return act_random
+    depth = scripted_depth(kind)
+    if depth is None:
+        raise ValueError(f"unknown scripted player {kind!r}: use random or alphabeta_d1..9")
+    from envs.connect_four_opponents import alphabeta_action
+
+    def act_search(observations: Sequence[Any]) -> np.ndarray:
+        return np.asarray([alphabeta_action(
+            {"observation": np.asarray(o["observations"]).reshape(_C4_BOARD).astype(np.int8),
+             "action_mask": o["action_mask"]}, depth) for o in observations])
+    return act_search
+
+
+@dataclass(frozen=True)
+class PlayerRef:
+    """A resolved player: its display name and where its weights are (if any)."""
+
+    name: str
+    kind: str  # "scripted" or "module"
+    checkpoint: Path | None = None
+    player_id: str = ""
+
+
+def resolve_player(ref: str) -> PlayerRef:
+    """Parse a player reference (see module docstring).
+
+    Raises:
+        RunError: for a path that is neither a run nor a checkpoint, or no checkpoint.
+    """
+    from marl.errors import RunError
+    from marl.league_spec import scripted_depth
+
+    if ref == "random" or scripted_depth(ref) is not None:
+        return PlayerRef(ref, "scripted")
+    path, _, pid = ref.rpartition(":") if ":" in ref else (ref, "", "")
+    path_p = Path(path)
+    if (path_p / "spec.yaml").is_file():
+        from marl.run import latest_checkpoint
+
+        found = latest_checkpoint(path_p)
+        if found is None:
+            raise RunError(f"{path} has no checkpoint yet; train first")
+        ckpt = found[0]
+    elif (path_p / "rllib_checkpoint.json").is_file():
+        ckpt = path_p
+    else:
+        raise RunError(f"player {ref!r}: give random, alphabeta_d<k>, RUN_DIR[:player] or "
+                       f"CHECKPOINT_DIR:player ({path} is neither a run nor a checkpoint)")
+    if not pid:
+        pid = _default_player(ckpt)
+    if not (ckpt / "learner_group" / "learner" / "rl_module" / pid).is_dir():
+        raise RunError(f"{ckpt} has no player {pid!r}; players: {', '.join(_players(ckpt))}")
+    return PlayerRef(f"{ckpt.parent.parent.name}:{pid}", "module", ckpt, pid)
+
+
+def _players(ckpt: Path) -> list[str]:
+    return sorted(p.name for p in (ckpt / "learner_group" / "learner" / "rl_module").iterdir()
+                  if p.is_dir())
+
+
+def _default_player(ckpt: Path) -> str:
+    league_file = ckpt / "league.json"
+    if league_file.is_file():
+        from marl.league import League
+
+        return League.load(league_file).learner_ids[0]
+    return _players(ckpt)[0]
+
+
+def load_player(ref: PlayerRef, env_config: dict[str, Any], greedy: bool = False,
+                seed: int = 0) -> Any:
+    """The player as an ``act(list_of_obs) -> actions`` callable for this env."""
+    from envs.factory import make_spec_env
+
+    env = make_spec_env(env_config)
+    n_actions = int(env.action_space(env.possible_agents[0]).n)
+    env.close()
+    name = ref.name if ref.kind == "scripted" else ref.player_id
+    if ref.kind == "scripted" or name == "random" or name.startswith("alphabeta_d"):
+        return scripted_policy(name, n_actions, seed)  # league members without weights too
+    from marl.rllib.league_modules import checkpoint_policy
+
+    return checkpoint_policy(ref.checkpoint, ref.player_id, greedy, seed)
+
+
+@dataclass
+class MatchResult:
+    """Player A's results against player B, overall and per seat A sat on."""
+
+    a: str
+    b: str
+    games: int
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    by_seat: dict[int, list[int]] = field(default_factory=dict)  # seat -> [W, D, L]
+
+    @property
+    def score(self) -> float:
+        return (self.wins + 0.5 * self.draws) / max(1, self.games)
+
+    def interval(self, what: str = "score") -> tuple[float, float]:
+        """95 % Wilson interval of ``score`` (draws half), ``win`` or ``loss`` rate."""
+        k = {"score": self.wins + 0.5 * self.draws, "win": self.wins, "loss": self.losses}[what]
+        return wilson(k, self.games)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["score"] = self.score
+        for what in ("score", "win", "loss"):
+            out[f"{what}_ci95"] = list(self.interval(what))
+        out["by_seat"] = {str(s): {"wins": w, "draws": d, "losses": lost, "games": w + d + lost}
+                          for s, (w, d, lost) in sorted(self.by_seat.items())}
+        return out
+
+
+def _seats(env_config: dict[str, Any], agents: Sequence[str]) -> dict[str, int]:
+    from marl.league_spec import league_seats
+
+    return league_seats(check_env_id(env_config["id"]), list(agents))
+
+
+def head_to_head(env_config: dict[str, Any], a: tuple[str, Any], b: tuple[str, Any],
+                 games: int, seed: int = 0) -> MatchResult:
+    """Play ``games`` games of A vs B, A on seat 0 in the first half, on seat 1 in the rest."""
+    from envs.factory import make_spec_env
+    from marl.evaluate import play_episodes
+
+    env = make_spec_env(env_config)
+    agents = list(env.possible_agents)
+    env.close()
+    seat_of = _seats(env_config, agents)
+    result = MatchResult(a[0], b[0], 0)
+    halves = {0: games - games // 2, 1: games // 2}
+    for seat_a, n in halves.items():
+        if n == 0:
+            continue
+        mapping = {ag: (a[1] if seat_of[ag] == seat_a else b[1]) for ag in agents}
+        for returns in play_episodes(env_config, mapping, n, seed=seed + 7919 * seat_a):
+            s0 = seat_score(returns, seat_of)
+            if s0 is None:
+                continue
+            s = s0 if seat_a == 0 else 1.0 - s0
+            idx = 0 if s == 1.0 else 1 if s == 0.5 else 2
+            wdl = result.by_seat.setdefault(seat_a, [0, 0, 0])
+            wdl[idx] += 1
+            result.games += 1
+            result.wins += idx == 0
+            result.draws += idx == 1
+            result.losses += idx == 2
+    return result
+
+
+def record_gif(env_config: dict[str, Any], seat_policies: dict[int, Any], path: Path,
+               seed: int = 0, max_frames: int = 200) -> Path | None:
+    """Play one game with rgb rendering and write it as a GIF; None if the env can't render.
+
+    Args:
+        seat_policies: seat index -> ``act`` callable.
+    """
+    from PIL import Image
+
+    from envs.factory import make_spec_env
+
+    config = {**env_config, "config": {**(env_config.get("config") or {}),
+                                       "render_mode": "rgb_array"}}
+    try:
+        env = make_spec_env(config)
+    except TypeError:  # the env takes no render_mode
+        return None
+    seat_of = _seats(env_config, env.possible_agents)
+    frames = []
+
+    def grab() -> None:
+        frame = env.render()
+        if isinstance(frame, np.ndarray) and frame.ndim == 3 and len(frames) < max_frames:
+            frames.append(Image.fromarray(frame.astype(np.uint8)))
+
+    if check_env_id(env_config["id"]).api == "aec":
+        env.reset(seed=seed)
+        grab()
+        for agent in env.agent_iter():
+            obs, _, term, trunc, _ = env.last()
+            env.step(None if term or trunc else int(seat_policies[seat_of[agent]]([obs])[0]))
+            grab()
+    else:
+        obs, _ = env.reset(seed=seed)
+        grab()
+        while env.agents:
+            actions = {ag: int(seat_policies[seat_of[ag]]([np.asarray(obs[ag], np.float32)])[0])
+                       for ag in env.agents}
+            obs, *_ = env.step(actions)
+            grab()
+    env.close()
+    if not frames:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames += [frames[-1]] * 4  # hold the final position
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=500, loop=0)
+    return path

@@ -1,0 +1,46 @@
+"""Measurement helpers for benchmarks (kept here: only ``marl/rllib`` imports RLlib)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+__all__ = ["learner_update_seconds", "settle_env_runners"]
+
+
+def settle_env_runners(algo: Any) -> None:
+    """Wait until no env runner samples in the background (overlap prefetch), so a
+    measurement that follows does not share the CPUs with it."""
+    def settle(er: Any) -> None:
+        wait = getattr(er, "wait_for_prefetch", None)
+        if wait is not None:
+            wait()
+
+    algo.env_runner_group.foreach_env_runner(settle, local_env_runner=True)
+
+
+def learner_update_seconds(algo: Any, repeats: int = 3) -> tuple[int, list[float]]:
+    """The learner's own speed: env steps of one training batch and the seconds of
+    ``repeats`` PPO updates on (copies of) it, learner connectors (GAE) included.
+
+    The updates change the weights: use a throw-away algorithm.
+    """
+    from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    config = algo.config
+    episodes = synchronous_parallel_sample(
+        worker_set=algo.env_runner_group, max_env_steps=config.total_train_batch_size,
+        _uses_new_env_runners=True)
+    steps = sum(len(e) for e in episodes)
+    seconds = []
+    for _ in range(repeats):
+        batch = copy.deepcopy(episodes)  # the learner connectors extend episodes in place
+        start = time.perf_counter()
+        algo.learner_group.update(
+            episodes=batch, timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: steps},
+            num_epochs=config.num_epochs, minibatch_size=config.minibatch_size,
+            shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
+        seconds.append(time.perf_counter() - start)
+    return steps, seconds
