@@ -50,7 +50,8 @@ def spec_for(algorithm: str, seed: int, steps: int) -> Any:
             "vf_loss_coeff": 1.0, "train_batch_size": 2000, "minibatch_size": 2000,
             "num_epochs": 10,
         },
-        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 16, "num_cpus": 2},
+        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 16, "num_cpus": 2,
+                      "sampler": "stock"},  # the figures in docs/benchmarks.md used it
         "stop": {"env_steps": steps},
         "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False},
     })

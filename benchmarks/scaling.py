@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,7 @@ def _sample(env_runner: Any, steps: int) -> int:
 
 
 def measure(env_id: str, runners: int, envs_per_runner: int, batch: int, sample_steps: int,
-            iters: int) -> dict[str, Any]:
+            iters: int, repeats: int) -> dict[str, Any]:
     from marl.rllib.builder import build_config
     from marl.rllib.cluster_hooks import placement
     from marl.rllib.env_adapter import register
@@ -65,23 +66,24 @@ def measure(env_id: str, runners: int, envs_per_runner: int, batch: int, sample_
     try:
         nodes = {r["node_id"] for r in placement(algo)["env_runners"]}
         algo.train()  # warm-up: actors built, weights synced, first episodes running
+        start = time.perf_counter()
+        trained = sum(int(algo.train()["env_runners"]["num_env_steps_sampled"])
+                      for _ in range(iters))
+        train_s = time.perf_counter() - start
         group = algo.env_runner_group
         group.foreach_env_runner(lambda er: _sample(er, sample_steps // 4), local_env_runner=False)
-        start = time.perf_counter()
-        counts = group.foreach_env_runner(lambda er: _sample(er, sample_steps),
-                                          local_env_runner=False)
-        sample_s = time.perf_counter() - start
-        steps_before = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"))
-        start = time.perf_counter()
-        for _ in range(iters):
-            algo.train()
-        train_s = time.perf_counter() - start
-        trained = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime")) - steps_before
+        rates = []
+        for _ in range(repeats):  # median of repeats: the cores are shared, runs are noisy
+            start = time.perf_counter()
+            counts = group.foreach_env_runner(lambda er: _sample(er, sample_steps),
+                                              local_env_runner=False)
+            rates.append(sum(counts) / (time.perf_counter() - start))
     finally:
         algo.stop()
     return {"env_runners": runners, "nodes_used": len(nodes),
-            "sample_env_steps": int(sum(counts)), "sample_s": round(sample_s, 3),
-            "sample_steps_per_s": round(sum(counts) / sample_s, 1),
+            "sample_env_steps_per_repeat": int(sum(counts)),
+            "sample_steps_per_s": round(statistics.median(rates), 1),
+            "sample_steps_per_s_repeats": [round(r, 1) for r in rates],
             "train_env_steps": int(trained), "train_s": round(train_s, 3),
             "train_steps_per_s": round(trained / train_s, 1)}
 
@@ -95,6 +97,7 @@ def main() -> None:
                         help="env steps each runner samples in the sampling measurement")
     parser.add_argument("--batch", type=int, default=2000, help="train_batch_size")
     parser.add_argument("--iters", type=int, default=3, help="timed training iterations")
+    parser.add_argument("--repeats", type=int, default=3, help="sampling measurements (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/scaling.json")
     args = parser.parse_args()
 
@@ -113,7 +116,7 @@ def main() -> None:
         try:
             for n in args.runners:
                 row = measure(args.env, n, args.envs_per_runner, args.batch, args.sample_steps,
-                              args.iters)
+                              args.iters, args.repeats)
                 results.append(row)
                 print(json.dumps(row), flush=True)
         finally:
@@ -133,7 +136,8 @@ def main() -> None:
         "settings": {"envs_per_runner": args.envs_per_runner, "cpus_per_runner": 1,
                      "nodes": "head (0 CPU) + one 1-CPU worker node per runner",
                      "train_batch_size": args.batch, "sample_steps_per_runner": args.sample_steps,
-                     "timed_iterations": args.iters, "model": [64, 64]},
+                     "timed_iterations": args.iters, "sampling_repeats": args.repeats,
+                     "model": [64, 64]},
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -102,16 +102,21 @@ class LeagueSpec(BaseModel):
         return LeagueSettings(**data, seed=seed)
 
 
+# Mixed-motive games a league can run on: two seats, so a match is scored like a
+# competitive one (the seat with the higher raw return wins; equal is a draw).
+TWO_SEAT_MIXED_ENVS = ("mixed/prisoners_dilemma-v0", "mixed/stag_hunt-v0", "mixed/chicken-v0")
+
+
 def check_league_env(league: LeagueSpec, entry: Any) -> None:
     """Env-dependent checks: a competitive env, scripted opponents only where they exist.
 
     Raises:
         ValueError: naming the key and the fix.
     """
-    if entry.setting != "competitive":
+    if entry.setting != "competitive" and entry.id not in TWO_SEAT_MIXED_ENVS:
         raise ValueError(
-            f"league needs a competitive env (two seats or teams); {entry.id} is "
-            f"{entry.setting}: remove the league section or pick a competitive/* env"
+            f"league needs two seats or teams; {entry.id} is not a two-sided game: remove the "
+            f"league section or pick a competitive/* env or one of {', '.join(TWO_SEAT_MIXED_ENVS)}"
         )
     if league.scripted and entry.id not in _SCRIPTED_ENVS:
         raise ValueError(

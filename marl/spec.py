@@ -224,17 +224,20 @@ class ResourcesSpec(_Model):
     ``{env_node: 1}`` with nodes started by ``ray start --resources='{"env_node": 4}'``."""
     custom_resources_per_learner: dict[str, float] = Field(default_factory=dict)
     """Custom Ray resources per learner (``num_learners >= 1``), e.g. ``{learner_node: 1}``."""
-    sampler: Literal["stock", "lean"] = "stock"
-    """Env runner: ``stock`` (RLlib's MultiAgentEnvRunner) or ``lean`` (batched forward
-    per module, episodes built once per batch; see ``marl/rllib/lean_runner.py``)."""
+    sampler: Literal["auto", "stock", "lean"] = "auto"
+    """Env runner: ``lean`` (one batched forward per policy per step, episodes built once
+    per batch; 2-3x the stock speed, see ``marl/rllib/lean_runner.py``), ``stock``
+    (RLlib's MultiAgentEnvRunner), or ``auto``: lean unless the run needs what only the
+    stock runner has (per-step episode callbacks, custom connectors, recurrent modules)."""
     overlap: bool = False
-    """Lean sampler only: sample the next batch while the learner updates (one update
-    behind); needs num_env_runners >= 1."""
+    """Lean sampler: sample the next batch while the learner updates (the batch is at
+    most one update behind); needs num_env_runners >= 1; the driver's learner then uses
+    one torch thread."""
 
     @model_validator(mode="after")
     def _overlap(self) -> ResourcesSpec:
-        if self.overlap and self.sampler != "lean":
-            raise ValueError("overlap needs sampler: lean (set resources.sampler: lean)")
+        if self.overlap and self.sampler == "stock":
+            raise ValueError("overlap needs the lean sampler (set resources.sampler: lean)")
         if self.overlap and self.num_env_runners < 1:
             raise ValueError("overlap samples in a remote env runner: set "
                              "resources.num_env_runners >= 1")
@@ -309,7 +312,9 @@ class Spec(_Model):
     evaluation: EvalSpec = Field(default_factory=EvalSpec)
     """End-of-training evaluation."""
     storage: str = "runs"
-    """Where run directories are created (a local path)."""
+    """Where run directories are created: a local path, or a cloud URI (``s3://bucket/marl``,
+    ``gs://...``; runs are staged locally and uploaded at each checkpoint, see
+    ``marl/storage.py``). ``marl submit`` needs an absolute path on the head or a URI."""
     league: LeagueSpec | None = None
     """Self-play league (optional): when set, policies come from the league (main agents,
     exploiters, frozen snapshots, random, scripted) and ``policies`` is not used."""

@@ -48,14 +48,23 @@ def _fs(uri: str):
 def push(run_dir: Path, storage: str) -> int:
     """Upload the run dir's changed files to ``<storage>/<run-id>``; returns files sent.
 
-    A no-op (0) for local storage. Files are uploaded to a temporary name and moved,
-    where the filesystem supports it, so a reader never sees half a file.
+    A no-op (0) for local storage. An upload error does not stop training: it is
+    recorded as a ``storage_upload_failed`` event and the next push retries (-1).
     """
     if not is_remote(storage):
         return 0
+    try:
+        return _push(Path(run_dir), storage)
+    except OSError as err:  # network, credentials, quota: keep training, retry next time
+        from marl import events
+
+        events.emit("storage_upload_failed", storage=str(storage), error=str(err)[:300])
+        return -1
+
+
+def _push(run_dir: Path, storage: str) -> int:
     from pyarrow import fs as pafs
 
-    run_dir = Path(run_dir)
     filesystem, base = _fs(run_location(storage, run_dir.name))
     manifest_path = run_dir / _MANIFEST
     pushed: dict[str, list[float]] = (json.loads(manifest_path.read_text())

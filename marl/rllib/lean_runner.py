@@ -81,12 +81,16 @@ def unsupported_reason(config: Any) -> str | None:
 def configure_sampler(config: Any, resources: Any) -> Any:
     """Set the env runner class for ``resources.sampler``/``resources.overlap``.
 
+    ``auto`` is the lean runner unless the config needs the stock one.
+
     Raises:
         SpecError: the lean sampler was asked for a config it cannot run.
     """
     if resources.sampler == "stock":
         return config
     reason = unsupported_reason(config)
+    if reason is not None and resources.sampler == "auto" and not resources.overlap:
+        return config
     if reason is not None:
         raise SpecError(f"resources.sampler: lean does not support {reason}; "
                         f"set resources.sampler: stock")
@@ -280,6 +284,8 @@ class OverlappedLeanEnvRunner(LeanEnvRunner):
         return batch.episodes
 
     def stop(self) -> None:
-        self._drain()
+        if self._next is not None:
+            self._next.exception()  # let it finish; its error no longer matters
+            self._next = None
         self._pool.shutdown(wait=True)
         super().stop()

@@ -86,7 +86,7 @@ class RLlibTrainer:
         metrics = self.algo.metrics
         try:
             return int(metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return 0
 
     def train(self) -> tuple[dict[str, float], dict[str, Any]]:
@@ -95,7 +95,9 @@ class RLlibTrainer:
         result = self.algo.train()
         wall = time.perf_counter() - start
         flat = flatten_result(result)
-        steps = int(result.get("env_runners", {}).get("num_env_steps_sampled", 0))
+        steps = result.get("env_runners", {}).get("num_env_steps_sampled", 0)
+        # No healthy env runner this iteration (a restart in progress) reports NaN steps.
+        steps = int(steps) if steps == steps else 0
         flat["perf/env_steps_per_s"] = steps / wall if wall > 0 else 0.0
         flat["perf/iter_time_s"] = wall
         return flat, result

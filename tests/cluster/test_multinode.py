@@ -204,6 +204,20 @@ def test_driver_killed_then_resume_continues_from_the_checkpoint(cluster: LocalC
     assert [e["iteration"] for e in resumed] == [before]
 
 
+def test_marl_stop_checkpoints_before_the_job_ends(cluster: LocalCluster, storage: Path) -> None:
+    job_id = submit(cluster, SPEC, "--set", f"storage={storage}", "--set", "stop.iterations=200",
+                    "--set", "checkpoint.every=50", "--set", "evaluation.at_end=false")
+    run = storage / job_id
+    wait_for("iteration 2", lambda: len(read_jsonl(run / "metrics.jsonl")) >= 2)
+    stop = marl("stop", job_id, "--address", cluster.dashboard_url, timeout=600)
+    assert stop.returncode == 0, stop.stderr
+    assert job_status(cluster, job_id) == "STOPPED"
+    last = read_jsonl(run / "metrics.jsonl")[-1]["iteration"]
+    assert 2 <= last < 200
+    # SIGTERM: the iteration finished and a checkpoint was saved at it (not at 50).
+    assert json.loads((run / "checkpoints" / "latest").read_text())["iteration"] == last
+
+
 def test_no_planted_secret_in_any_file(cluster: LocalCluster, storage: Path) -> None:
     """Runs, checkpoints, W&B files, job logs and every node's Ray logs: no key."""
     hits = []

@@ -197,7 +197,8 @@ def test_restarted_env_runner_gets_the_current_mapping(tmp_path: Path) -> None:
         except Exception:  # noqa: BLE001
             pass
         after: list = []
-        for _ in range(20):  # Ray restarts the actor; Algorithm.train() restores it first
+        deadline = time.monotonic() + 300  # a restart takes a while on a loaded machine
+        while time.monotonic() < deadline:  # Ray restarts the actor; train() restores it first
             result = algo.train()
             after = algo.env_runner_group.foreach_env_runner(
                 lambda er: (os.getpid(), er.config.policy_mapping_fn.iteration),
@@ -216,6 +217,7 @@ def test_restarted_env_runner_gets_the_current_mapping(tmp_path: Path) -> None:
     ({"id": "competitive/leduc_holdem-v0"}, {"player_0": 0, "player_1": 1}),
     ({"id": "competitive/tag-v0", "preprocess": "pad"},
      {"adversary_0": 0, "adversary_1": 0, "adversary_2": 0, "agent_0": 1}),
+    ({"id": "mixed/prisoners_dilemma-v0"}, {"player_0": 0, "player_1": 1}),  # mixed-motive
 ])
 def test_league_plays_turn_based_and_team_games(tmp_path: Path, env: dict,
                                                 seat_agents: dict) -> None:

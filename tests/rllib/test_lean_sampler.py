@@ -338,7 +338,9 @@ def test_killed_lean_runner_restarts_with_the_current_mapping(ray_session, tmp_p
 
 # ------------------------------------------------------------------ spec and config checks
 def test_spec_checks_the_sampler_settings() -> None:
-    with pytest.raises(SpecError, match="overlap needs sampler: lean"):
+    default = spec_from_dict({"name": "d", "env": {"id": SPREAD}}).resources
+    assert (default.sampler, default.overlap) == ("auto", False)
+    with pytest.raises(SpecError, match="overlap needs the lean sampler"):
         _spec(SPREAD, resources={"sampler": "stock", "overlap": True, "num_env_runners": 1})
     with pytest.raises(SpecError, match="num_env_runners >= 1"):
         _spec(SPREAD, resources={"overlap": True, "num_env_runners": 0})
@@ -348,11 +350,17 @@ def test_lean_sampler_refuses_per_step_callbacks() -> None:
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     from marl.rllib.builder import build_config
+    from marl.rllib.lean_runner import LeanEnvRunner
 
     class PerStep(RLlibCallback):
         def on_episode_step(self, **kwargs: Any) -> None:
             pass
 
-    build_config(_spec(SPREAD), callbacks=[RLlibCallback])  # fine
+    config, _ = build_config(_spec(SPREAD), callbacks=[RLlibCallback])
+    assert config.env_runner_cls is LeanEnvRunner
     with pytest.raises(SpecError, match="on_episode_step.*sampler: stock"):
         build_config(_spec(SPREAD), callbacks=[PerStep])
+    # auto: lean where it can, the stock runner where a run needs it
+    auto = _spec(SPREAD, resources={"sampler": "auto"})
+    assert build_config(auto, callbacks=[RLlibCallback])[0].env_runner_cls is LeanEnvRunner
+    assert build_config(auto, callbacks=[PerStep])[0].env_runner_cls is None

@@ -66,10 +66,12 @@ def _only_actor(keys: list[str]) -> bool:
     return bool(keys) and all(k.startswith("pi.") for k in keys)
 
 
-def test_mappo_spread_trains_a_learner_only_central_critic(ray_session) -> None:
+@pytest.mark.parametrize("sampler", ["stock", "lean"])
+def test_mappo_spread_trains_a_learner_only_central_critic(ray_session, sampler: str) -> None:
     from marl.rllib.trainer import RLlibTrainer
 
-    trainer = RLlibTrainer(_spec("cooperative/spread-v0", "mappo"))
+    resources = {**TINY["resources"], "sampler": sampler}
+    trainer = RLlibTrainer(_spec("cooperative/spread-v0", "mappo", resources=resources))
     try:
         module = _learner(trainer).module["shared"]
         assert module.critic[0].in_features == 3 * 18 + 3  # team obs + one-hot id

@@ -73,7 +73,7 @@ def test_project_is_synced_and_installed_from_the_checkout(config: dict) -> None
     assert config["file_mounts"] == {"~/marl": "."}
     assert ".venv" in config["rsync_exclude"] and ".git" in config["rsync_exclude"]
     setup = "\n".join(config["setup_commands"])
-    assert "-e ~/marl" in setup and "--python 3.11" in setup
+    assert "pip install --quiet -e ~/marl" in setup and "python3.11 -m venv ~/marl-venv" in setup
     for cmd in (*config["head_start_ray_commands"], *config["worker_start_ray_commands"]):
         assert "marl-venv/bin" in cmd  # Ray from the project's venv, not the image's
 

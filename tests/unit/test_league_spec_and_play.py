@@ -125,3 +125,17 @@ def test_spec_and_play_modules_import_no_ray() -> None:
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_league_runs_on_two_seat_mixed_games_but_not_on_the_commons() -> None:
+    import pytest
+
+    from marl.errors import SpecError
+    from marl.spec import spec_from_dict
+
+    ok = spec_from_dict({"name": "pd", "env": {"id": "mixed/prisoners_dilemma-v0"},
+                         "league": {"scripted": []}})
+    assert ok.league is not None
+    with pytest.raises(SpecError, match="not a two-sided game"):
+        spec_from_dict({"name": "c", "env": {"id": "mixed/commons_harvest-v0"},
+                        "league": {"scripted": []}})

@@ -110,3 +110,25 @@ def test_example_specs_validate() -> None:
         spec = spec_from_dict(yaml.safe_load(path.read_text()), source=str(path))
         assert spec.algorithm.name == "mappo"
         assert check_env_support(spec).centralized
+
+
+def test_benchmark_trains_exactly_the_example_spec() -> None:
+    """docs/benchmarks.md quotes benchmarks/coop_spread.py as experiments/mappo_spread.yaml."""
+    import importlib.util
+
+    from marl.spec import load_spec
+
+    root = Path(__file__).resolve().parents[2]
+    loader = importlib.util.spec_from_file_location(
+        "coop_spread", root / "benchmarks" / "coop_spread.py")
+    bench = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(bench)
+    example = load_spec(root / "experiments" / "mappo_spread.yaml").to_dict()
+    for algorithm in ("ippo", "mappo"):
+        built = bench.spec_for(algorithm, 0, 150_000).to_dict()
+        expected = {**example["algorithm"], "name": algorithm}
+        assert built["algorithm"] == expected
+        for key in ("env", "policies", "stop", "seed"):
+            assert built[key] == example[key], key
+        assert {k: v for k, v in built["resources"].items() if k != "num_cpus"} == \
+            {k: v for k, v in example["resources"].items() if k != "num_cpus"}

@@ -60,3 +60,19 @@ def test_pull_downloads_a_run_for_resume(tmp_path: Path, monkeypatch) -> None:
     assert push(local, f"file://{tmp_path}/bucket") == 0  # what was pulled is in sync
     with pytest.raises(RunError, match="not a run directory"):
         pull(f"file://{tmp_path}/bucket/missing")
+
+
+def test_a_failed_upload_is_an_event_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    from marl import events
+
+    run = tmp_path / "run-3"
+    _write(run / "spec.yaml", "name: z\n")
+    blocker = tmp_path / "bucket"
+    blocker.write_text("a file where the bucket dir should be")  # every upload fails
+    events.open_events(run)
+    try:
+        assert push(run, f"file://{blocker}") == -1
+    finally:
+        events.close_events()
+    failed = [e for e in events.read_events(run) if e["event"] == "storage_upload_failed"]
+    assert len(failed) == 1 and str(blocker) in failed[0]["storage"]
