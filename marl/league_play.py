@@ -15,7 +15,6 @@ higher wins, equal is a draw.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from envs.registry import check_env_id
+from marl.evaluate import wilson_interval as wilson  # one Wilson interval for the project
 
 __all__ = ["MatchResult", "PlayerRef", "head_to_head", "load_player", "record_gif",
            "seat_score", "scripted_policy", "wilson"]
@@ -42,17 +42,6 @@ def seat_score(returns: dict[str, float], seat_of: dict[str, int]) -> float | No
         return None
     r0, r1 = (sum(by_seat[s]) / len(by_seat[s]) for s in (0, 1))
     return 1.0 if r0 > r1 else 0.0 if r0 < r1 else 0.5
-
-
-def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a rate (95 % by default)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def scripted_policy(kind: str, n_actions: int, seed: int = 0) -> Any:
