@@ -6,7 +6,7 @@ export WANDB_MODE ?= offline
 export SDL_VIDEODRIVER ?= dummy
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: demo test test-all setup clean
+.PHONY: demo test test-all test-cluster setup clean
 
 $(BIN)/marl: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,3 +29,9 @@ test-all: setup
 
 clean:
 	rm -rf $(VENV) runs
+
+# Real multi-node Ray on this machine (head + worker nodes, own ports and temp dirs) and
+# `marl submit`; not part of `make test` / CI yet. The `ray up` test runs `ray stop`
+# (host-wide): run it alone with MARL_ALLOW_RAY_STOP=1.
+test-cluster: setup
+	$(BIN)/python -m pytest -q -m cluster tests/cluster --ignore=tests/cluster/test_ray_up.py
