@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ ENVS: dict[str, dict[str, Any]] = {
 FIXED = {"algorithm": {"train_batch_size": 2000, "minibatch_size": 256, "num_epochs": 5}}
 SETUPS: dict[str, dict[str, Any]] = {
     "stock-best": {"sampler": "stock", "num_env_runners": 2, "num_cpus_per_env_runner": 0.5},
+    # Same env layout as lean-local (one sampling process, registry envs): only the
+    # sampler differs.
+    "stock-local": {"sampler": "stock", "num_env_runners": 0},
     "lean-local": {"sampler": "lean", "num_env_runners": 0},
     "lean-overlap": {"sampler": "lean", "overlap": True, "num_env_runners": 1,
                      "num_cpus_per_env_runner": 0.5},
@@ -85,30 +89,48 @@ def run_env(env_id: str, setups: list[str], seeds: list[int], iterations: int) -
     return rows
 
 
+def _mean_return(points: list[dict]) -> float:
+    return statistics.mean(p["return"] for p in points)
+
+
 def summary(rows: list[dict], last: int = 5) -> list[str]:
-    """Per env and setup: mean return of the last iterations (mean over seeds), env steps,
-    own wall-clock, and the wall-clock to reach the stock setup's final return."""
+    """Per env and setup (means over seeds): return of the last ``last`` iterations, env
+    steps and own wall-clock at the end; and the return (last ``last`` iterations up to
+    then) at the wall-clock where the fastest setup of the same seed finished."""
     lines = []
     for env_id in dict.fromkeys(r["env"] for r in rows):
-        by_setup: dict[str, list[dict]] = {}
-        for r in rows:
-            if r["env"] == env_id:
-                by_setup.setdefault(r["setup"], []).append(r)
-        for setup, runs in by_setup.items():
-            finals = [statistics.mean(p["return"] for p in r["curve"][-last:]) for r in runs]
-            steps = statistics.mean(r["curve"][-1]["env_steps"] for r in runs)
-            wall = statistics.mean(r["curve"][-1]["wall_s"] for r in runs)
-            lines.append(f"{env_id:30s} {setup:13s} last-{last} return "
-                         f"{statistics.mean(finals):8.3f}"
-                         f" (seeds {', '.join(f'{f:.3f}' for f in finals)})  {steps:,.0f} steps"
-                         f"  {wall:,.0f} s")
+        runs = [r for r in rows if r["env"] == env_id]
+        # Per seed: the wall-clock at which the fastest setup finished.
+        budget = {seed: min(r["curve"][-1]["wall_s"] for r in runs if r["seed"] == seed)
+                  for seed in {r["seed"] for r in runs}}
+        for setup in dict.fromkeys(r["setup"] for r in runs):
+            mine = [r for r in runs if r["setup"] == setup]
+            finals = [_mean_return(r["curve"][-last:]) for r in mine]
+            timed = []
+            for r in mine:
+                upto = [p for p in r["curve"] if p["wall_s"] <= budget[r["seed"]] + 1e-9]
+                timed.append((_mean_return(upto[-last:]), upto[-1]["env_steps"]))
+            lines.append(
+                f"{env_id:28s} {setup:12s} end: return {statistics.mean(finals):8.3f} "
+                f"(seeds {', '.join(f'{f:.3f}' for f in finals)}), "
+                f"{statistics.mean(r['curve'][-1]['env_steps'] for r in mine):,.0f} steps, "
+                f"{statistics.mean(r['curve'][-1]['wall_s'] for r in mine):,.0f} s | "
+                f"at the fastest setup's wall-clock "
+                f"({statistics.mean(budget[r['seed']] for r in mine):,.0f} s): return "
+                f"{statistics.mean(t[0] for t in timed):8.3f}, "
+                f"{statistics.mean(t[1] for t in timed):,.0f} steps")
     return lines
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--summary":  # re-print from the JSON file
+        path = sys.argv[2] if len(sys.argv) > 2 else "benchmarks/results/sampler_learning.json"
+        print("\n".join(summary(json.loads(Path(path).read_text()))))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", action="append", choices=sorted(ENVS))
-    parser.add_argument("--setup", action="append", choices=sorted(SETUPS))
+    parser.add_argument("--setup", action="append", choices=sorted(SETUPS),
+                        help="repeatable; default: stock-best, lean-local, lean-overlap")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--out", default="benchmarks/results/sampler_learning.json")
@@ -120,7 +142,8 @@ def main() -> None:
     rows = []
     for env_id in args.env or ENVS:
         print(f"{env_id} (load {os.getloadavg()})", flush=True)
-        rows += run_env(env_id, args.setup or list(SETUPS), args.seeds, args.iterations)
+        setups = args.setup or ["stock-best", "lean-local", "lean-overlap"]
+        rows += run_env(env_id, setups, args.seeds, args.iterations)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else []

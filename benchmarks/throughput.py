@@ -17,6 +17,7 @@ it, GAE included) is measured in each round too and reported as a ratio to raw.
     .venv/bin/python benchmarks/throughput.py                         # both envs
     .venv/bin/python benchmarks/throughput.py --env cooperative/spread-v0 --rounds 3
     .venv/bin/python benchmarks/throughput.py --setup lean-overlap --setup stock-best
+    .venv/bin/python benchmarks/throughput.py --sampling   # sampling alone, per CPU-second
 
 Writes ``benchmarks/results/throughput.json`` (one record per env and setup, with the
 per-round figures and the machine's load average before and after).
@@ -94,6 +95,34 @@ def make_trainer(env_id: str, overrides: list[str]):
     return RLlibTrainer(spec_from_dict(data))
 
 
+def raw_cpu_steps_per_s(env_id: str, seconds: float, seed: int) -> float:
+    """``raw_env_steps_per_s`` per CPU-second of this process."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    rate = raw_env_steps_per_s(env_id, seconds, seed)
+    return rate * (time.perf_counter() - wall) / (time.process_time() - cpu)
+
+
+def measure_sampling(env_id: str, rounds: int, raw_seconds: float) -> dict:
+    """Sampling alone, per CPU-second: the raw env, RLlib's runner, the lean runner (one
+    training batch per ``sample()``, registry envs per runner), alternated."""
+    from marl.rllib.perf import runner_cpu_rates
+    from marl.spec import spec_from_dict
+
+    spec = spec_from_dict({"name": "sampling", "env": {"id": env_id}, **FIXED})
+    raw = [raw_cpu_steps_per_s(env_id, raw_seconds, seed=r) for r in range(rounds)]
+    rates = runner_cpu_rates(spec, rounds)
+    row = {"env": env_id, "setup": "sampling-cpu", "raw_cpu_steps_per_s": raw,
+           **{f"{k}_cpu_steps_per_s": v for k, v in rates.items()},
+           **{f"{k}_ratio_to_raw": statistics.median(v) / statistics.median(raw)
+              for k, v in rates.items()},
+           "load": load()}
+    print(f"{env_id:30s} sampling per CPU-s: raw {statistics.median(raw):,.0f}  "
+          f"stock {statistics.median(rates['stock']):,.0f} "
+          f"({row['stock_ratio_to_raw']:.2f})  lean {statistics.median(rates['lean']):,.0f} "
+          f"({row['lean_ratio_to_raw']:.2f})  load {row['load']}", flush=True)
+    return row
+
+
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -152,6 +181,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--iters", type=int, default=3, help="measured iterations per round")
     parser.add_argument("--raw-seconds", type=float, default=2.0)
+    parser.add_argument("--sampling", action="store_true",
+                        help="sampling alone, per CPU-second (raw env, stock and lean runner)")
     parser.add_argument("--out", default="benchmarks/results/throughput.json")
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -164,6 +195,9 @@ def main() -> None:
 
     rows = []
     for env_id in args.env or ENVS:
+        if args.sampling:
+            rows.append(measure_sampling(env_id, args.rounds, args.raw_seconds))
+            continue
         print(f"{env_id}: {', '.join(setups)}  (load {load()})", flush=True)
         env_rows = measure_env(env_id, setups, args.rounds, args.iters, args.raw_seconds)
         for row in env_rows:

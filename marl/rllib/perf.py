@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-__all__ = ["learner_update_seconds", "settle_env_runners"]
+__all__ = ["learner_update_seconds", "runner_cpu_rates", "settle_env_runners"]
 
 
 def settle_env_runners(algo: Any) -> None:
@@ -44,3 +44,38 @@ def learner_update_seconds(algo: Any, repeats: int = 3) -> tuple[int, list[float
             shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
         seconds.append(time.perf_counter() - start)
     return steps, seconds
+
+
+def runner_cpu_rates(spec: Any, rounds: int = 5) -> dict[str, list[float]]:
+    """Env steps per CPU-second of one ``sample()`` call (one training batch) of the stock
+    and the lean runner, built side by side in this process from ``spec``, alternated.
+
+    CPU time (``time.process_time``) rather than wall-clock: on a shared machine it
+    moves much less with the load. Both runners get one torch thread.
+    """
+    import torch
+    from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+
+    from marl.rllib.builder import build_config
+    from marl.rllib.env_adapter import register
+    from marl.rllib.lean_runner import LeanEnvRunner
+
+    register()
+    torch.set_num_threads(1)
+    config, _ = build_config(spec.model_copy(update={"resources": spec.resources.model_copy(
+        update={"num_env_runners": 0, "sampler": "stock", "overlap": False})}))
+    runners = {"stock": MultiAgentEnvRunner(config=config, worker_index=0),
+               "lean": LeanEnvRunner(config=config, worker_index=0)}
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    try:
+        for runner in runners.values():
+            runner.sample()  # warm-up: first reset, lazy imports
+        for _ in range(rounds):
+            for name, runner in runners.items():
+                start = time.process_time()
+                steps = sum(len(e) for e in runner.sample())
+                rates[name].append(steps / (time.process_time() - start))
+    finally:
+        for runner in runners.values():
+            runner.stop()
+    return rates

@@ -99,19 +99,34 @@ class WandbSink:
         )
         self.run.define_metric("perf/iteration")
         self.run.define_metric("*", step_metric="perf/iteration")
+        self._lost = False
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        """W&B's service process can die under us (``marl stop`` on a cluster signals the
+        driver's children too): warn once and go on, so the run still checkpoints."""
+        if self._lost:
+            return
+        try:
+            fn(*args)
+        except (ConnectionError, OSError) as err:
+            self._lost = True
+            from marl.tracking.console import console
+
+            console.print(f"[yellow]W&B stopped logging ({type(err).__name__}: its service "
+                          f"process is gone); training and checkpoints go on[/]")
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
-        self.run.log({**metrics, "perf/iteration": step})
+        self._guard(self.run.log, {**metrics, "perf/iteration": step})
 
     def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None:
-        self.run.log({key: self._wandb.Table(columns=columns, data=rows)})
+        self._guard(self.run.log, {key: self._wandb.Table(columns=columns, data=rows)})
 
     def log_image(self, key: str, path: Path) -> None:
-        self.run.log({key: self._wandb.Image(str(path))})
+        self._guard(self.run.log, {key: self._wandb.Image(str(path))})
 
     @property
     def run_path(self) -> Path:
         return Path(self.run.dir).parent
 
     def close(self) -> None:
-        self.run.finish()
+        self._guard(self.run.finish)

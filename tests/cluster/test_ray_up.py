@@ -10,8 +10,8 @@ left: no Ray process of this cluster, no sshd, no bootstrap key or config, no tu
 
 ``ray stop`` (in the start commands, and in ``ray down``) is host-wide: it kills every
 Ray on the machine. So this test only runs when ``MARL_ALLOW_RAY_STOP=1`` says it runs
-alone (``.ci/run`` does, in its own pytest call after the other lanes). It skips with
-the reason when sshd cannot run here (packages: openssh-server rsync netcat-openbsd).
+alone, in its own pytest call (see the README's Tests paragraph). It skips with the
+reason when sshd cannot run here (packages: openssh-server rsync netcat-openbsd).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,7 @@ def our_ray_pids(marker: str) -> list[int]:
 def sandbox() -> Iterator[Path]:
     if os.environ.get("MARL_ALLOW_RAY_STOP") != "1":
         pytest.skip("runs `ray stop`/`ray down` (host-wide: kills every Ray on this machine); "
-                    "set MARL_ALLOW_RAY_STOP=1 and run it alone, as .ci/run does")
+                    "set MARL_ALLOW_RAY_STOP=1 and run this file alone (README, Tests)")
     reason = sshd_unavailable()
     if reason:
         pytest.skip(f"no private sshd here: {reason}")
@@ -117,7 +118,8 @@ def test_ray_up_submit_fetch_down(sandbox: Path) -> None:
             [str(BIN / "ray"), "dashboard", "-p", str(ports["local_dashboard"]),
              "--remote-port", str(ports["dashboard"]), str(config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            start_new_session=True)  # its own group: the ssh it forks goes with it
         address = f"http://127.0.0.1:{ports['local_dashboard']}"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -160,15 +162,24 @@ def test_ray_up_submit_fetch_down(sandbox: Path) -> None:
         down = run([str(BIN / "ray"), "down", "-y", str(config)], timeout=300)
         assert down.returncode == 0, down.stderr[-2000:]
     finally:
-        if tunnel is not None and tunnel.poll() is None:
-            tunnel.terminate()
+        if tunnel is not None:
+            try:
+                os.killpg(tunnel.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             tunnel.wait(timeout=30)
         sshd.stop()
+    # Ray's ssh clients keep a master connection for 10 s after their last use
+    # (ControlPersist); give them that, then nothing of ours may be left.
     deadline = time.monotonic() + 60
-    while our_ray_pids(str(temp_dir)) and time.monotonic() < deadline:
+    while (our_ray_pids(str(temp_dir)) or our_ray_pids(str(sshd.root))) and (
+            time.monotonic() < deadline):
         time.sleep(1)
     assert our_ray_pids(str(temp_dir)) == [], "Ray processes of the test cluster left"
-    assert not sshd.alive() and not our_ray_pids(str(sshd.root))
+    assert not sshd.alive()
+    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
+            for pid in our_ray_pids(str(sshd.root))}
+    assert left == {}, f"processes with the test's ssh key left: {left}"
     # `ray up` leaves a copy of the private key and the config in ~: ours, removed.
     for leftover in (HOME / "ray_bootstrap_key.pem", HOME / "ray_bootstrap_config.yaml"):
         leftover.unlink(missing_ok=True)
