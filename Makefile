@@ -6,7 +6,7 @@ export WANDB_MODE ?= offline
 export SDL_VIDEODRIVER ?= dummy
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: demo test test-all test-cluster test-ray-up setup clean
+.PHONY: demo test test-slow test-all test-cluster test-ray-up setup clean
 
 $(BIN)/marl: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Heavier real trainings kept out of the default lane (two-learner MAPPO, per-seat modules).
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 test-all: setup
 	$(BIN)/python -m pytest -q -m ''

@@ -10,10 +10,16 @@ the batch it samples in the background (so nothing it does is left uncounted).
 
     .venv/bin/python benchmarks/sampler_learning.py                      # both envs
     .venv/bin/python benchmarks/sampler_learning.py --env cooperative/spread-v0 \\
-        --iterations 40 --seeds 0 1
+        --setup stock-local --setup lean-local --seeds 0 1 2 \\
+        --out benchmarks/results/sampler_learning_spread_same_layout.json
+    .venv/bin/python benchmarks/sampler_learning.py --env cooperative/spread-v0 \\
+        --setup stock-local --setup lean-local --seeds 0 1 2 \\
+        --learning-from experiments/mappo_spread.yaml --out FILE.json   # tuned MAPPO
+    .venv/bin/python benchmarks/sampler_learning.py --summary FILE.json   # table + FILE.png
 
-Writes ``benchmarks/results/sampler_learning.json``: per env, setup and seed, one row
-per iteration (env steps, own wall-clock seconds, mean return).
+Writes ``benchmarks/results/sampler_learning.json`` (``--out``): per env, setup and seed,
+one row per iteration (env steps, own wall-clock seconds, mean return); and a plot of the
+mean over seeds vs env steps and vs wall-clock beside it (``.png``).
 """
 
 from __future__ import annotations
@@ -47,24 +53,39 @@ SETUPS: dict[str, dict[str, Any]] = {
 }
 
 
-def make_trainer(env_id: str, setup: dict[str, Any], seed: int):
+def make_trainer(env_id: str, setup: dict[str, Any], seed: int,
+                 learning: dict[str, Any] | None = None):
+    """``learning``: ``algorithm`` and ``model`` taken from a spec (``--learning-from``)
+    in place of the fixed settings."""
     from marl.rllib.trainer import RLlibTrainer
     from marl.spec import spec_from_dict
 
-    policies = {**ENVS[env_id]["policies"], "model": {"hidden": [256, 256]}}
+    learning = learning or {"algorithm": FIXED["algorithm"], "model": {"hidden": [256, 256]}}
+    policies = {**ENVS[env_id]["policies"], "model": learning["model"]}
     return RLlibTrainer(spec_from_dict({
-        "name": "sampler-learning", "seed": seed, "env": {"id": env_id}, **FIXED,
+        "name": "sampler-learning", "seed": seed, "env": {"id": env_id},
+        "algorithm": learning["algorithm"],
         "policies": policies, "resources": {**setup, "num_cpus": 16},
         "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False}}))
 
 
-def run_env(env_id: str, setups: list[str], seeds: list[int], iterations: int) -> list[dict]:
+def learning_from(path: str) -> dict[str, Any]:
+    """The ``algorithm`` section and ``policies.model`` of the spec at ``path``."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text())
+    return {"algorithm": data["algorithm"], "model": data.get("policies", {}).get("model", {})}
+
+
+def run_env(env_id: str, setups: list[str], seeds: list[int], iterations: int,
+            learning: dict[str, Any] | None = None) -> list[dict]:
     from marl.rllib.perf import settle_env_runners
 
     metric = ENVS[env_id]["metric"]
     rows = []
     for seed in seeds:
-        trainers = {name: make_trainer(env_id, SETUPS[name], seed) for name in setups}
+        trainers = {name: make_trainer(env_id, SETUPS[name], seed, learning)
+                    for name in setups}
         curves: dict[str, list[dict]] = {name: [] for name in setups}
         wall = dict.fromkeys(setups, 0.0)
         try:
@@ -122,10 +143,42 @@ def summary(rows: list[dict], last: int = 5) -> list[str]:
     return lines
 
 
+def plot(rows: list[dict], png: Path) -> None:
+    """Mean return over seeds vs env steps (left) and vs own wall-clock (right), per env."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = list(dict.fromkeys(r["env"] for r in rows))
+    fig, axes = plt.subplots(len(envs), 2, figsize=(11, 3.6 * len(envs)), squeeze=False)
+    for row_axes, env_id in zip(axes, envs, strict=True):
+        runs = [r for r in rows if r["env"] == env_id]
+        for setup in dict.fromkeys(r["setup"] for r in runs):
+            mine = [r["curve"] for r in runs if r["setup"] == setup]
+            n = min(len(c) for c in mine)
+            mean = [statistics.mean(c[i]["return"] for c in mine) for i in range(n)]
+            for ax, x_key in zip(row_axes, ("env_steps", "wall_s"), strict=True):
+                x = [statistics.mean(c[i][x_key] for c in mine) for i in range(n)]
+                ax.plot(x, mean, label=f"{setup} ({len(mine)} seeds)")
+        for ax, label in zip(row_axes, ("env steps", "own wall-clock (s)"), strict=True):
+            ax.set_xlabel(label)
+            ax.set_ylabel(ENVS[env_id]["metric"].split("/", 1)[1])
+            ax.set_title(env_id)
+            ax.grid(alpha=0.3)
+        row_axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+
+
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--summary":  # re-print from the JSON file
-        path = sys.argv[2] if len(sys.argv) > 2 else "benchmarks/results/sampler_learning.json"
-        print("\n".join(summary(json.loads(Path(path).read_text()))))
+    if len(sys.argv) > 1 and sys.argv[1] == "--summary":  # re-print (and plot) a JSON file
+        path = Path(sys.argv[2] if len(sys.argv) > 2
+                    else "benchmarks/results/sampler_learning.json")
+        rows = json.loads(path.read_text())
+        print("\n".join(summary(rows)))
+        plot(rows, path.with_suffix(".png"))
+        print(f"wrote {path.with_suffix('.png')}")
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", action="append", choices=sorted(ENVS))
@@ -133,8 +186,12 @@ def main() -> None:
                         help="repeatable; default: stock-best, lean-local, lean-overlap")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--learning-from", metavar="SPEC",
+                        help="take algorithm and policies.model from this spec (e.g. "
+                             "experiments/mappo_spread.yaml) instead of the fixed settings")
     parser.add_argument("--out", default="benchmarks/results/sampler_learning.json")
     args = parser.parse_args()
+    learning = learning_from(args.learning_from) if args.learning_from else None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import torch
 
@@ -143,7 +200,7 @@ def main() -> None:
     for env_id in args.env or ENVS:
         print(f"{env_id} (load {os.getloadavg()})", flush=True)
         setups = args.setup or ["stock-best", "lean-local", "lean-overlap"]
-        rows += run_env(env_id, setups, args.seeds, args.iterations)
+        rows += run_env(env_id, setups, args.seeds, args.iterations, learning)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else []
@@ -151,7 +208,8 @@ def main() -> None:
     previous = [r for r in previous if (r["env"], r["setup"], r["seed"]) not in keys]
     out.write_text(json.dumps(previous + rows, indent=1))
     print("\n".join(summary(rows)))
-    print(f"wrote {out}")
+    plot(previous + rows, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

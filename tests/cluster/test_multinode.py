@@ -135,6 +135,9 @@ def test_submit_runs_env_runners_on_worker_nodes(cluster: LocalCluster, storage:
     assert job_status(cluster, job_id) == "SUCCEEDED"
     logs = marl("logs", job_id, "--address", cluster.dashboard_url, timeout=120)
     assert logs.returncode == 0 and '"event": "placement"' in logs.stdout
+    followed = marl("logs", job_id, "--follow", "--address", cluster.dashboard_url, timeout=120)
+    assert followed.returncode == 0 and '"event": "placement"' in followed.stdout
+    assert f"job {job_id}: SUCCEEDED" in followed.stderr
 
 
 def test_spec_that_does_not_fit_the_cluster_exits_2(cluster: LocalCluster, storage: Path) -> None:

@@ -5,7 +5,8 @@ repo's ``cluster.yaml`` with only the cloud parts swapped (``tests/cluster/onpre
 so its setup commands (venv, pinned install of this checkout) and start commands are
 what runs. Then, as in the README: ``ray up`` -> ``ray dashboard`` (SSH tunnel to the
 loopback-only dashboard) -> ``marl submit --follow`` -> artifacts at the spec's storage
--> ``marl jobs`` -> ``ray exec ... ray stop`` -> ``ray down``; and nothing of ours is
+-> ``marl jobs`` -> ``marl logs`` -> ``ray rsync-down`` (every file of the run) ->
+``ray exec ... ray stop`` -> ``ray down``; and nothing of ours is
 left: no Ray process of this cluster, no sshd, no bootstrap key or config, no tunnel.
 
 ``ray stop`` (in the start commands, and in ``ray down``) is host-wide: it kills every
@@ -149,6 +150,17 @@ def test_ray_up_submit_fetch_down(sandbox: Path) -> None:
         assert any(j["job_id"] == job_id and j["status"] == "SUCCEEDED"
                    for j in json.loads(jobs.stdout))
         logs = run([str(BIN / "marl"), "logs", job_id, "--address", address], timeout=120)
+
+        # Fetch as the README does; cluster.yaml's rsync_exclude applies here too.
+        fetched = sandbox / "fetched"
+        fetched.mkdir()
+        fetch = run([str(BIN / "ray"), "rsync-down", str(config), str(run_dir), f"{fetched}/"],
+                    timeout=300)
+        assert fetch.returncode == 0, fetch.stdout[-2000:] + fetch.stderr[-2000:]
+        local = fetched / job_id
+        assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == sorted(
+            p.relative_to(local) for p in local.rglob("*"))
+        assert list((local / "wandb").glob("offline-run-*/*.wandb"))
 
         # The planted key reached the job but no file or log: run dir, job logs, Ray's logs.
         texts = [logs.stdout]

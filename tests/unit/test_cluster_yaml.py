@@ -71,7 +71,9 @@ def test_dashboard_on_loopback_and_only_ssh_open(config: dict) -> None:
 
 def test_project_is_synced_and_installed_from_the_checkout(config: dict) -> None:
     assert config["file_mounts"] == {"~/marl": "."}
-    assert ".venv" in config["rsync_exclude"] and ".git" in config["rsync_exclude"]
+    assert "/.venv" in config["rsync_exclude"] and "/.git" in config["rsync_exclude"]
+    # Ray applies rsync_exclude to `ray rsync-down` too: nothing may match inside a run dir.
+    assert all(p.startswith("/") or p == "**/__pycache__" for p in config["rsync_exclude"])
     setup = "\n".join(config["setup_commands"])
     assert "pip install --quiet -e ~/marl" in setup and "python3.11 -m venv ~/marl-venv" in setup
     for cmd in (*config["head_start_ray_commands"], *config["worker_start_ray_commands"]):
