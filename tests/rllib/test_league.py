@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from marl.league import League, Reset, Snapshot, decision_from_dict
 from marl.league_spec import league_seats
 from marl.run import create_run_dir, latest_checkpoint, open_run_dir, save_checkpoint, train
 from marl.spec import spec_from_dict
+from runner_restart import kill_runner_and_train_until_back  # tests/rllib/
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -189,24 +189,8 @@ def test_restarted_env_runner_gets_the_current_mapping(tmp_path: Path) -> None:
                         for a in ("player_0", "player_1")], local_env_runner=False)
         assert remote == [[driver_fn(a, e) for e in ids for a in ("player_0", "player_1")]]
 
-        pid_before = algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(),
-                                                              local_env_runner=False)
-        try:  # the runner dies; the failed call marks it unhealthy
-            algo.env_runner_group.foreach_env_runner(lambda er: os._exit(1),
-                                                     local_env_runner=False)
-        except Exception:  # noqa: BLE001
-            pass
-        after: list = []
-        deadline = time.monotonic() + 300  # a restart takes a while on a loaded machine
-        while time.monotonic() < deadline:  # Ray restarts the actor; train() restores it first
-            result = algo.train()
-            after = algo.env_runner_group.foreach_env_runner(
-                lambda er: (os.getpid(), er.config.policy_mapping_fn.iteration),
-                local_env_runner=False)
-            if after:
-                break
-            time.sleep(1.0)
-        assert len(after) == 1 and after[0][0] != pid_before[0], "the runner was not restarted"
+        pid_before, after = kill_runner_and_train_until_back(algo)
+        assert len(after) == 1 and after[0][0] != pid_before, "the runner was not restarted"
         assert after[0][1] == 1, "the restarted runner kept the mapping it was created with"
         assert algo.config.policy_mapping_fn == driver_fn  # nothing else re-matched meanwhile
     finally:

@@ -13,8 +13,6 @@ either runner with ``pytest --sampler stock|lean`` (tests/conftest.py); here:
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pytest
 from envs.registry import make_env
 from marl.errors import SpecError
 from marl.spec import spec_from_dict
+from runner_restart import kill_runner_and_train_until_back  # tests/rllib/
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.own_sampler]
 
@@ -298,23 +297,8 @@ def test_killed_lean_runner_restarts_with_the_current_mapping(ray_session, tmp_p
         kinds = algo.env_runner_group.foreach_env_runner(
             lambda er: type(er).__name__, local_env_runner=False)
         assert kinds == [OverlappedLeanEnvRunner.__name__]
-        pid_before = algo.env_runner_group.foreach_env_runner(lambda er: os.getpid(),
-                                                              local_env_runner=False)
-        try:
-            algo.env_runner_group.foreach_env_runner(lambda er: os._exit(1),
-                                                     local_env_runner=False)
-        except Exception:  # noqa: BLE001 - the call fails with its actor
-            pass
-        after: list = []
-        for _ in range(20):
-            result = algo.train()
-            after = algo.env_runner_group.foreach_env_runner(
-                lambda er: (os.getpid(), er.config.policy_mapping_fn.iteration),
-                local_env_runner=False)
-            if after:
-                break
-            time.sleep(1.0)
-        assert len(after) == 1 and after[0][0] != pid_before[0], "not restarted"
+        pid_before, after = kill_runner_and_train_until_back(algo)
+        assert len(after) == 1 and after[0][0] != pid_before, "not restarted"
         assert after[0][1] == 1, "the restarted runner kept its construction-time mapping"
         _, result = trainer.train()
         assert result["env_runners"]["num_env_steps_sampled"] >= 256

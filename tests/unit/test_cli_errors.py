@@ -137,19 +137,16 @@ def test_resume_of_a_run_without_checkpoint(tmp_path: Path, storage: Path) -> No
     assert [p.name for p in storage.iterdir()] == [run_dir.name]
 
 
-def test_resume_with_bad_override_leaves_run_untouched(tmp_path: Path, storage: Path) -> None:
+@pytest.mark.parametrize(("override", "message"), [
+    ("stop.iterations=0", "invalid value for 'stop.iterations'"),  # a bad value
+    # what the checkpoint holds
+    ("algorithm.lr=0.1", "only stop, checkpoint, evaluation, tracking can change on resume"),
+])
+def test_resume_with_bad_override_leaves_run_untouched(tmp_path: Path, storage: Path,
+                                                       override: str, message: str) -> None:
     run_dir = create_run_dir(load_spec(_spec_file(tmp_path, storage)))
     before = _snapshot(storage)
-    _assert_user_error(_marl("train", "--resume", str(run_dir), "--set", "stop.iterations=0"),
-                       "invalid value for 'stop.iterations'")
-    assert _snapshot(storage) == before
-
-
-def test_resume_cannot_change_what_the_checkpoint_holds(tmp_path: Path, storage: Path) -> None:
-    run_dir = create_run_dir(load_spec(_spec_file(tmp_path, storage)))
-    before = _snapshot(storage)
-    _assert_user_error(_marl("train", "--resume", str(run_dir), "--set", "algorithm.lr=0.1"),
-                       "only stop, checkpoint, evaluation, tracking can change on resume")
+    _assert_user_error(_marl("train", "--resume", str(run_dir), "--set", override), message)
     assert _snapshot(storage) == before
 
 
