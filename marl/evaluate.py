@@ -164,6 +164,7 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False
     by_policy = load_policies(Path(checkpoint), plan, {p: n_actions[m[0]] for p, m in
                                                        plan.agents_of.items()}, greedy, spec.seed)
     trained = {a: by_policy[plan.policy_of(a)] for a in agents}
-    rand = {a: random_policy(n_actions[a], spec.seed + 1) for a in agents}
+    # One stream per seat: with a shared seed, both random seats would replay the same draws.
+    rand = {a: random_policy(n_actions[a], spec.seed + 1 + i) for i, a in enumerate(agents)}
     return evaluate(env_config, pairings(entry, agents, trained, rand),
                     episodes or spec.evaluation.episodes, seed=spec.seed + 10_000)
