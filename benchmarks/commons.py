@@ -68,6 +68,7 @@ def _start_ray(spec: Any, attempts: int = 5) -> None:
 def train_all(seeds: list[int], env_steps: int) -> dict[str, dict[int, Path]]:
     """Train every (variant, seed) in this process, one after the other (one Ray start:
     on a loaded machine concurrent Ray starts time out); returns their run dirs."""
+    from marl.experiment import resolve
     from marl.run import create_run_dir, train
     from marl.spec import load_spec
 
@@ -83,7 +84,7 @@ def train_all(seeds: list[int], env_steps: int) -> dict[str, dict[int, Path]]:
             _start_ray(spec)
             run_dir = create_run_dir(spec)
             t0 = time.time()
-            outcome = train(spec, run_dir, run_dir.name)
+            outcome = train(resolve(spec), run_dir, run_dir.name)
             print(f"{name} seed {seed}: {outcome.env_steps:,} env steps, "
                   f"{outcome.iteration} iterations, {(time.time() - t0) / 60:.1f} min", flush=True)
             runs[name][seed] = run_dir

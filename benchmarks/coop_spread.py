@@ -61,7 +61,7 @@ def run_one(algorithm: str, seed: int, steps: int) -> dict[str, Any]:
     """Train one algorithm/seed to ``steps`` env steps; the per-iteration curve."""
     from marl.rllib.trainer import RLlibTrainer
 
-    trainer = RLlibTrainer(spec_for(algorithm, seed, steps))
+    trainer = RLlibTrainer.from_spec(spec_for(algorithm, seed, steps))
     curve: list[tuple[int, float]] = []
     start = time.perf_counter()
     try:

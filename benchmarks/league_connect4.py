@@ -24,6 +24,7 @@ OPPONENTS = ("random", "alphabeta_d1", "alphabeta_d2", "alphabeta_d4")
 
 
 def train_league(minutes: float, overrides: list[str]) -> Path:
+    from marl.experiment import resolve
     from marl.run import create_run_dir, train
     from marl.spec import load_spec
 
@@ -32,7 +33,7 @@ def train_league(minutes: float, overrides: list[str]) -> Path:
     _start_ray(spec)
     run_dir = create_run_dir(spec)
     print(f"run {run_dir}", flush=True)
-    train(spec, run_dir, run_dir.name)
+    train(resolve(spec), run_dir, run_dir.name)
     return run_dir
 
 
@@ -61,22 +62,22 @@ def best_main(league) -> str:
 
 
 def evaluate(run_dir: Path, games: int) -> dict:
+    from marl.evaluate import PlayerRef, load_player, run_experiment
     from marl.league import League
-    from marl.league_play import PlayerRef, head_to_head, load_player
-    from marl.run import latest_checkpoint, open_run_dir
+    from marl.league.play import head_to_head
+    from marl.run import latest_checkpoint
 
-    spec, _ = open_run_dir(run_dir)
+    exp = run_experiment(run_dir)
     ckpt, info = latest_checkpoint(run_dir)
     league = League.load(ckpt / "league.json")
-    env_config = {"id": spec.env.id, "config": dict(spec.env.config),
-                  "preprocess": spec.env.preprocess}
+    env_config = exp.play_config()
     pid = best_main(league)
-    me = (pid, load_player(PlayerRef(pid, "module", ckpt, pid), env_config, seed=1))
+    me = (pid, load_player(PlayerRef(pid, "module", ckpt, pid), exp, seed=1))
     results = {}
     for opp in OPPONENTS:
         t0 = time.perf_counter()
-        opponent = (opp, load_player(PlayerRef(opp, "scripted"), env_config, seed=2))
-        r = head_to_head(env_config, me, opponent, 2 * games, seed=10_000)
+        opponent = (opp, load_player(PlayerRef(opp, "scripted"), exp, seed=2))
+        r = head_to_head(env_config, exp.seats, me, opponent, 2 * games, seed=10_000)
         results[opp] = {**r.to_dict(), "eval_s": round(time.perf_counter() - t0, 1)}
     board = league.leaderboard()
     elos = [r.elo for r in board]
@@ -118,7 +119,7 @@ def main() -> None:
     print(f"{'opponent':<14}{'seat':>5}{'W/D/L':>12}{'win rate (95% CI)':>24}")
     for opp, r in out["vs"].items():
         for seat, s in r["by_seat"].items():
-            from marl.league_play import wilson
+            from marl.league.play import wilson
 
             lo, hi = wilson(s["wins"], s["games"])
             print(f"{opp:<14}{seat:>5}{s['wins']:>5}/{s['draws']}/{s['losses']:<4}"

@@ -25,13 +25,13 @@ LEAGUE = {**BASE, "league": {"scripted": ["alphabeta_d1"], "snapshot_step_budget
 
 
 def rates(data: dict, iterations: int = 4) -> list[float]:
-    from marl.rllib.league_runtime import LeagueRuntime
+    from marl.rllib.league.runtime import LeagueRuntime
     from marl.rllib.trainer import RLlibTrainer
     from marl.spec import spec_from_dict
 
     spec = spec_from_dict(data)
-    trainer = RLlibTrainer(spec)
-    league = LeagueRuntime.start(spec, trainer.algo) if spec.league is not None else None
+    trainer = RLlibTrainer.from_spec(spec)
+    league = LeagueRuntime.start(trainer.exp, trainer.algo) if spec.league is not None else None
     out = []
     try:
         for _ in range(iterations):

@@ -62,7 +62,7 @@ def make_trainer(env_id: str, setup: dict[str, Any], seed: int,
 
     learning = learning or {"algorithm": FIXED["algorithm"], "model": {"hidden": [256, 256]}}
     policies = {**ENVS[env_id]["policies"], "model": learning["model"]}
-    return RLlibTrainer(spec_from_dict({
+    return RLlibTrainer.from_spec(spec_from_dict({
         "name": "sampler-learning", "seed": seed, "env": {"id": env_id},
         "algorithm": learning["algorithm"],
         "policies": policies, "resources": {**setup, "num_cpus": 16},

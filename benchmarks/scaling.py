@@ -56,12 +56,13 @@ def _sample(env_runner: Any, steps: int) -> int:
 
 def measure(env_id: str, runners: int, envs_per_runner: int, batch: int, sample_steps: int,
             iters: int, repeats: int) -> dict[str, Any]:
+    from marl.experiment import resolve
     from marl.rllib.builder import build_config
-    from marl.rllib.cluster_hooks import placement
-    from marl.rllib.env_adapter import register
+    from marl.rllib.callbacks.cluster import placement
+    from marl.rllib.env.creator import register
 
     register()
-    config, _ = build_config(_spec(env_id, runners, envs_per_runner, batch))
+    config = build_config(resolve(_spec(env_id, runners, envs_per_runner, batch)))
     algo = config.build_algo()
     try:
         nodes = {r["node_id"] for r in placement(algo)["env_runners"]}

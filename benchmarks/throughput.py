@@ -92,7 +92,7 @@ def make_trainer(env_id: str, overrides: list[str]):
                   # while another setup is measured); the machine has what it has.
                   "resources": {"num_cpus": 16}}, parse_overrides(overrides))
     data["tracking"] = {"wandb": {"mode": "disabled"}, "tensorboard": False}
-    return RLlibTrainer(spec_from_dict(data))
+    return RLlibTrainer.from_spec(spec_from_dict(data))
 
 
 def raw_cpu_steps_per_s(env_id: str, seconds: float, seed: int) -> float:
@@ -105,12 +105,13 @@ def raw_cpu_steps_per_s(env_id: str, seconds: float, seed: int) -> float:
 def measure_sampling(env_id: str, rounds: int, raw_seconds: float) -> dict:
     """Sampling alone, per CPU-second: the raw env, RLlib's runner, the lean runner (one
     training batch per ``sample()``, registry envs per runner), alternated."""
+    from marl.experiment import resolve
     from marl.rllib.perf import runner_cpu_rates
     from marl.spec import spec_from_dict
 
     spec = spec_from_dict({"name": "sampling", "env": {"id": env_id}, **FIXED})
     raw = [raw_cpu_steps_per_s(env_id, raw_seconds, seed=r) for r in range(rounds)]
-    rates = runner_cpu_rates(spec, rounds)
+    rates = runner_cpu_rates(resolve(spec), rounds)
     row = {"env": env_id, "setup": "sampling-cpu", "raw_cpu_steps_per_s": raw,
            **{f"{k}_cpu_steps_per_s": v for k, v in rates.items()},
            **{f"{k}_ratio_to_raw": statistics.median(v) / statistics.median(raw)

@@ -8,7 +8,7 @@ from typing import Any
 from envs.registry import check_env_id, make_env
 from envs.wrappers.stacks import apply_stack
 
-__all__ = ["make_spec_env"]
+__all__ = ["api_of", "make_spec_env"]
 
 
 def make_spec_env(env_config: dict[str, Any]) -> Any:
@@ -32,3 +32,10 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
 
         env = MaskedDictObs(env)
     return env
+
+
+def api_of(env: Any) -> str:
+    """``aec`` for a turn-based PettingZoo env (wrapped or not), else ``parallel``."""
+    from pettingzoo import AECEnv
+
+    return "aec" if isinstance(env, AECEnv) else "parallel"

@@ -16,14 +16,14 @@ returns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from envs.registry import EnvEntry, check_env_id, team_of
+from envs.registry import EnvEntry, team_of
 from marl.errors import SpecError
 
 __all__ = ["AlgorithmInfo", "ALGORITHMS", "get_algorithm", "CriticLayout", "team_members",
-           "plan_critics", "check_env_support"]
+           "plan_critics"]
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,30 @@ class CriticLayout:
             ``team_obs`` vector holds the agent's own block, then its teammates' in
             this order).
         team_of_policy: policy -> the one team whose agents play it (mappo only).
+        widths: agent -> width of its critic input (mappo; filled in by
+            ``marl.experiment.resolve`` from the env's observations).
     """
 
     input: Literal["own_obs", "team_obs", "state"]
     with_agent_id: bool
     teams: dict[str, tuple[str, ...]]
     team_of_policy: dict[str, str]
+    widths: dict[str, int] = field(default_factory=dict)
+
+    def with_widths(self, widths: dict[str, int]) -> CriticLayout:
+        return replace(self, widths=dict(widths))
+
+    def width_of(self, agents: tuple[str, ...] | list[str], policy: str) -> int:
+        """The critic input width of a policy's agents (they must agree).
+
+        Raises:
+            SpecError: agents of one policy with critic inputs of different widths.
+        """
+        widths = {self.widths[a] for a in agents}
+        if len(widths) != 1:
+            raise SpecError(f"algorithm.critic: agents of policy {policy!r} have critic "
+                            f"inputs of different widths {sorted(widths)}")
+        return widths.pop()
 
     @property
     def centralized(self) -> bool:
@@ -103,24 +121,25 @@ def team_members(entry: EnvEntry, agents: list[str]) -> dict[str, tuple[str, ...
     return {team: tuple(members) for team, members in out.items()}
 
 
-def plan_critics(spec: Any, agents: list[str], plan: Any) -> CriticLayout | None:
-    """The critic layout of a spec, or None for plain ``ppo``.
+def plan_critics(algorithm: Any, entry: EnvEntry, agents: list[str], plan: Any
+                 ) -> CriticLayout | None:
+    """The critic layout of a spec's algorithm section, or None for plain ``ppo``.
 
     Args:
-        spec: the validated ``marl.spec.Spec``.
+        algorithm: the spec's ``algorithm`` section (``marl.spec.AlgorithmSpec``).
+        entry: the env's registry entry (its teams).
         agents: the env's ``possible_agents``.
         plan: the resolved ``marl.policies.PolicyPlan``.
 
     Raises:
         SpecError: a mappo policy played by agents of more than one team.
     """
-    algo = get_algorithm(spec.algorithm.name)
+    algo = get_algorithm(algorithm.name)
     if not algo.team_critic:
         return None
-    entry = check_env_id(spec.env.id)
     teams = team_members(entry, agents)
     team_of_agent = {a: t for t, members in teams.items() for a in members}
-    critic = spec.algorithm.critic
+    critic = algorithm.critic
     team_of_policy: dict[str, str] = {}
     if algo.centralized_critic:
         for policy, played_by in plan.agents_of.items():
@@ -140,36 +159,3 @@ def plan_critics(spec: Any, agents: list[str], plan: Any) -> CriticLayout | None
         teams=teams,
         team_of_policy=team_of_policy,
     )
-
-
-def check_env_support(spec: Any) -> CriticLayout | None:
-    """Build the spec's env once (no Ray) and check the algorithm can run on it.
-
-    A no-op for ``ppo``. For mappo with ``critic.input: state`` the env must implement
-    ``state()``.
-
-    Raises:
-        SpecError: naming the field and the fix.
-    """
-    if not get_algorithm(spec.algorithm.name).team_critic:
-        return None
-    from envs.factory import make_spec_env
-    from marl.policies import plan_policies
-
-    env = make_spec_env({"id": spec.env.id, "config": dict(spec.env.config),
-                         "preprocess": spec.env.preprocess})
-    try:
-        layout = plan_critics(spec, list(env.possible_agents),
-                              plan_policies(spec.policies, list(env.possible_agents)))
-        if layout is not None and layout.input == "state":
-            env.reset(seed=spec.seed)
-            try:
-                env.state()
-            except (NotImplementedError, AttributeError):
-                raise SpecError(
-                    f"algorithm.critic.input: env {spec.env.id} provides no global state "
-                    f"(state()); use critic.input: team_obs"
-                ) from None
-        return layout
-    finally:
-        env.close()

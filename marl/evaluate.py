@@ -1,23 +1,34 @@
-"""Play policies against each other and against random; a table of returns and results.
+"""Evaluate a run: its policies as trained, against random, all-random; head-to-head players.
 
-Plain Python over PettingZoo envs: a policy is any ``act(list_of_obs) -> actions``.
+Plain Python over PettingZoo envs except where a checkpoint is loaded (``evaluate_run``,
+``load_player`` import ``marl.rllib.inference`` on use). A player reference is one of
+
+    random                      masked uniform random
+    alphabeta_d<k>              depth-k alpha-beta search (connect four)
+    RUN_DIR                     the run's first learner (league) or its first policy
+    RUN_DIR:<player>            a league player or policy of the run's latest checkpoint
+    CHECKPOINT_DIR:<player>     ... of that checkpoint (runs/<id>/checkpoints/iter_000040)
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from envs.factory import make_spec_env
-from envs.registry import EnvEntry, check_env_id, team_of
+from envs.registry import EnvEntry, team_of
+from marl.errors import RunError
+from marl.experiment import Experiment, resolve
+from marl.league.play import scripted_policy
+from marl.league.spec import scripted_depth
+from marl.play import Policy, play_episodes, wilson_interval
+from marl.run import latest_checkpoint, open_run_dir
 
-__all__ = ["evaluate_run", "EvalRow", "play_episodes", "teams_of", "pairings", "evaluate", "wilson_interval"]
-
-Policy = Callable[[Sequence[Any]], np.ndarray]
+__all__ = ["EvalRow", "PlayerRef", "evaluate", "evaluate_run", "load_player", "pairings",
+           "resolve_player", "run_experiment", "teams_of"]
 
 
 @dataclass
@@ -34,50 +45,6 @@ class EvalRow:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a binomial rate (95 % by default)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def play_episodes(env_config: dict[str, Any], agent_policy: dict[str, Policy], episodes: int,
-                  seed: int = 0) -> list[dict[str, float]]:
-    """Play ``episodes`` episodes; returns each episode's per-agent return."""
-    entry = check_env_id(env_config["id"])
-    env = make_spec_env(env_config)
-    results = []
-    for ep in range(episodes):
-        totals = {a: 0.0 for a in env.possible_agents}
-        if entry.api == "aec":
-            env.reset(seed=seed + ep)
-            for agent in env.agent_iter():
-                obs, reward, term, trunc, _ = env.last()
-                totals[agent] += float(reward)
-                action = None if term or trunc else int(agent_policy[agent]([obs])[0])
-                env.step(action)
-        else:
-            obs, _ = env.reset(seed=seed + ep)
-            while env.agents:
-                actions = {}
-                by_policy: dict[int, list[str]] = {}
-                for agent in env.agents:
-                    by_policy.setdefault(id(agent_policy[agent]), []).append(agent)
-                for agents in by_policy.values():  # one batched forward per policy
-                    acts = agent_policy[agents[0]]([np.asarray(obs[a], np.float32) for a in agents])
-                    actions.update({a: int(x) for a, x in zip(agents, acts)})
-                obs, rewards, _, _, _ = env.step(actions)
-                for agent, r in rewards.items():
-                    totals[agent] += float(r)
-        results.append(totals)
-    env.close()
-    return results
 
 
 def teams_of(entry: EnvEntry, agents: Sequence[str]) -> dict[str, list[str]]:
@@ -101,19 +68,19 @@ def pairings(entry: EnvEntry, agents: Sequence[str], trained: dict[str, Policy],
     return out
 
 
-def evaluate(env_config: dict[str, Any], assignments: dict[str, dict[str, Policy]],
-             episodes: int, seed: int = 0) -> list[EvalRow]:
+def evaluate(exp: Experiment, assignments: dict[str, dict[str, Policy]], episodes: int,
+             seed: int = 0) -> list[EvalRow]:
     """Play each assignment; win/draw/loss for two-sided turn-based zero-sum games."""
-    entry = check_env_id(env_config["id"])
+    entry = exp.entry
     rows = []
     for name, agent_policy in assignments.items():
         agents = list(agent_policy)
         teams = teams_of(entry, agents)
-        results = play_episodes(env_config, agent_policy, episodes, seed)
+        results = play_episodes(exp.play_config(), agent_policy, episodes, seed)
         team_returns = {t: float(np.mean([sum(r[a] for a in m) for r in results]))
                         for t, m in teams.items()}
         row = EvalRow(name, episodes, team_returns)
-        if entry.zero_sum and entry.api == "aec" and len(teams) == 2:
+        if entry.zero_sum and exp.api == "aec" and len(teams) == 2:
             focal = next((t for t in teams if name.startswith(f"{t} ")), next(iter(teams)))
             other = next(t for t in teams if t != focal)
             diffs = [sum(r[a] for a in teams[focal]) - sum(r[a] for a in teams[other])
@@ -127,44 +94,99 @@ def evaluate(env_config: dict[str, Any], assignments: dict[str, dict[str, Policy
     return rows
 
 
+def run_experiment(run_dir: Path) -> Experiment:
+    """The resolved experiment of an existing run (its saved spec, resolved again here)."""
+    spec, _ = open_run_dir(Path(run_dir))
+    return resolve(spec)
+
+
 def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False,
-                 checkpoint: Any = None) -> list[EvalRow]:
+                 checkpoint: Any = None, exp: Experiment | None = None) -> list[EvalRow]:
     """Evaluate a run's latest (or a given) checkpoint: every pairing, N episodes each.
+
+    Args:
+        exp: the run's resolved experiment, when the caller has it (``marl train``).
 
     Raises:
         RunError: if the run has no checkpoint.
     """
-    from pathlib import Path
-
-    from marl.errors import RunError
-    from marl.policies import plan_policies
-    from marl.run import latest_checkpoint, open_run_dir
-
     run_dir = Path(run_dir)
-    spec, _ = open_run_dir(run_dir)
+    exp = exp or run_experiment(run_dir)
     if checkpoint is None:
         found = latest_checkpoint(run_dir)
         if found is None:
             raise RunError(f"{run_dir} has no checkpoint yet; train first or wait for one")
         checkpoint = found[0]
     from marl.rllib.inference import load_policies, random_policy  # imports ray: after checks
-    env_config = {"id": spec.env.id, "config": dict(spec.env.config),
-                  "preprocess": spec.env.preprocess}
-    entry = check_env_id(spec.env.id)
-    env = make_spec_env(env_config)
-    agents = list(env.possible_agents)
-    n_actions = {a: int(env.action_space(a).n) for a in agents}
-    env.close()
-    if spec.league is not None:  # the league's first learner on every seat
-        from marl.league_spec import league_policy_plan
 
-        plan = league_policy_plan(spec.league, spec.seed, agents)
-    else:
-        plan = plan_policies(spec.policies, agents)
-    by_policy = load_policies(Path(checkpoint), plan, {p: n_actions[m[0]] for p, m in
-                                                       plan.agents_of.items()}, greedy, spec.seed)
+    agents, plan, seed = list(exp.agents), exp.plan, exp.spec.seed
+    by_policy = load_policies(Path(checkpoint), plan,
+                              {p: exp.num_actions(m[0]) for p, m in plan.agents_of.items()},
+                              greedy, seed)
     trained = {a: by_policy[plan.policy_of(a)] for a in agents}
     # One stream per seat: with a shared seed, both random seats would replay the same draws.
-    rand = {a: random_policy(n_actions[a], spec.seed + 1 + i) for i, a in enumerate(agents)}
-    return evaluate(env_config, pairings(entry, agents, trained, rand),
-                    episodes or spec.evaluation.episodes, seed=spec.seed + 10_000)
+    rand = {a: random_policy(exp.num_actions(a), seed + 1 + i) for i, a in enumerate(agents)}
+    return evaluate(exp, pairings(exp.entry, agents, trained, rand),
+                    episodes or exp.spec.evaluation.episodes, seed=seed + 10_000)
+
+
+@dataclass(frozen=True)
+class PlayerRef:
+    """A resolved player: its display name and where its weights are (if any)."""
+
+    name: str
+    kind: str  # "scripted" or "module"
+    checkpoint: Path | None = None
+    player_id: str = ""
+
+
+def resolve_player(ref: str) -> PlayerRef:
+    """Parse a player reference (see module docstring).
+
+    Raises:
+        RunError: for a path that is neither a run nor a checkpoint, or no checkpoint.
+    """
+    if ref == "random" or scripted_depth(ref) is not None:
+        return PlayerRef(ref, "scripted")
+    path, _, pid = ref.rpartition(":") if ":" in ref else (ref, "", "")
+    path_p = Path(path)
+    if (path_p / "spec.yaml").is_file():
+        found = latest_checkpoint(path_p)
+        if found is None:
+            raise RunError(f"{path} has no checkpoint yet; train first")
+        ckpt = found[0]
+    elif (path_p / "rllib_checkpoint.json").is_file():
+        ckpt = path_p
+    else:
+        raise RunError(f"player {ref!r}: give random, alphabeta_d<k>, RUN_DIR[:player] or "
+                       f"CHECKPOINT_DIR:player ({path} is neither a run nor a checkpoint)")
+    if not pid:
+        pid = _default_player(ckpt)
+    if not (ckpt / "learner_group" / "learner" / "rl_module" / pid).is_dir():
+        raise RunError(f"{ckpt} has no player {pid!r}; players: {', '.join(_players(ckpt))}")
+    return PlayerRef(f"{ckpt.parent.parent.name}:{pid}", "module", ckpt, pid)
+
+
+def _players(ckpt: Path) -> list[str]:
+    return sorted(p.name for p in (ckpt / "learner_group" / "learner" / "rl_module").iterdir()
+                  if p.is_dir())
+
+
+def _default_player(ckpt: Path) -> str:
+    league_file = ckpt / "league.json"
+    if league_file.is_file():
+        from marl.league import League
+
+        return League.load(league_file).learner_ids[0]
+    return _players(ckpt)[0]
+
+
+def load_player(ref: PlayerRef, exp: Experiment, greedy: bool = False, seed: int = 0) -> Policy:
+    """The player as an ``act(list_of_obs) -> actions`` callable for the experiment's env."""
+    name = ref.name if ref.kind == "scripted" else ref.player_id
+    if ref.kind == "scripted" or name == "random" or scripted_depth(name) is not None:
+        # league members without weights too
+        return scripted_policy(name, exp.num_actions(exp.agents[0]), seed)
+    from marl.rllib.inference import checkpoint_policy
+
+    return checkpoint_policy(ref.checkpoint, ref.player_id, greedy, seed)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from fnmatch import fnmatchcase
 
-from marl.errors import EnvError, SpecError
+from marl.errors import SpecError
 from marl.spec import PoliciesSpec
 
 __all__ = ["PolicyPlan", "plan_policies"]
@@ -74,19 +73,3 @@ def plan_policies(spec: PoliciesSpec, agents: list[str]) -> PolicyPlan:
         trainable=trainable,
         frozen={p: k for p, k in spec.frozen.items()},
     )
-
-
-def plan_for_spec(spec: Any) -> PolicyPlan:
-    """Build the spec's env once (no Ray) and resolve its policy plan."""
-    from envs.factory import make_spec_env
-
-    try:
-        env = make_spec_env({"id": spec.env.id, "config": dict(spec.env.config),
-                             "preprocess": spec.env.preprocess})
-    except (TypeError, ValueError) as err:  # the env constructor rejected env.config
-        raise EnvError(f"env.config: {spec.env.id} cannot be built with "
-                       f"{dict(spec.env.config)}: {err}; fix env.config") from None
-    try:
-        return plan_policies(spec.policies, list(env.possible_agents))
-    finally:
-        env.close()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from marl.errors import RunError
+from marl.experiment import Experiment
 from marl.spec import Spec, dump_spec, load_spec
 
 __all__ = ["create_run_dir", "open_run_dir", "latest_checkpoint", "save_checkpoint", "train",
@@ -188,12 +189,16 @@ def _progress_target(spec: Spec) -> tuple[float, str]:
     return float(spec.stop.time_s or 0), "s"
 
 
-def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> TrainOutcome:
+def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> TrainOutcome:
     """Train until the spec's stop criteria, checkpointing; resume from the run's latest.
+
+    Args:
+        exp: the resolved experiment (``marl.experiment.resolve``).
 
     Raises:
         RunError: on resume of a run with no checkpoint.
     """
+    spec = exp.spec
     from marl import events
     from marl.storage import push
     from marl.tracking.console import ConsoleProgress, console
@@ -214,7 +219,7 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
 
     from marl.rllib.trainer import RLlibTrainer  # imports ray: only once the run can start
 
-    trainer = RLlibTrainer(spec, restore_from=restore_from)
+    trainer = RLlibTrainer(exp, restore_from=restore_from)
     sinks: list[Any] = [JsonlSink(run_dir / "metrics.jsonl")]
     if spec.tracking.tensorboard:
         sinks.append(TensorBoardSink(run_dir / "tb"))
@@ -228,10 +233,10 @@ def train(spec: Spec, run_dir: Path, run_id: str, resume: bool = False) -> Train
         sinks.append(WandbSink(run_dir, run_id, spec.tracking.wandb.project,
                                spec.tracking.wandb.entity, mode, spec.to_dict(), resume))
     league = None
-    if spec.league is not None:  # the league observes training: marl/rllib/league_runtime.py
-        from marl.rllib.league_runtime import LeagueRuntime
+    if exp.has_league:  # the league observes training: marl/rllib/league/runtime.py
+        from marl.rllib.league.runtime import LeagueRuntime
 
-        league = LeagueRuntime.start(spec, trainer.algo, restore_from, run_dir=run_dir, sinks=sinks)
+        league = LeagueRuntime.start(exp, trainer.algo, restore_from, run_dir=run_dir, sinks=sinks)
     hooks = [league] if league is not None else []
 
     total, unit = _progress_target(spec)

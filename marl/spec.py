@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from marl.errors import SpecError
-from marl.league_spec import LeagueSpec, check_league_env
+from marl.league.spec import LeagueSpec, check_league_env
 
 __all__ = [
     "Spec",
@@ -226,7 +226,7 @@ class ResourcesSpec(_Model):
     """Custom Ray resources per learner (``num_learners >= 1``), e.g. ``{learner_node: 1}``."""
     sampler: Literal["auto", "stock", "lean"] = "auto"
     """Env runner: ``lean`` (one batched forward per policy per step, episodes built once
-    per batch; 2-3x the stock speed, see ``marl/rllib/lean_runner.py``), ``stock``
+    per batch; 2-3x the stock speed, see ``marl/rllib/sampling/runner.py``), ``stock``
     (RLlib's MultiAgentEnvRunner), or ``auto``: lean unless the run needs what only the
     stock runner has (per-step episode callbacks, custom connectors, recurrent modules)."""
     overlap: bool = False

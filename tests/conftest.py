@@ -32,7 +32,7 @@ def _forced_sampler(request: pytest.FixtureRequest) -> Iterator[None]:
     if forced == "spec" or request.node.get_closest_marker("own_sampler"):
         yield
         return
-    import marl.rllib.lean_runner as lean_runner
+    import marl.rllib.sampling.runner as lean_runner
 
     original = lean_runner.configure_sampler
 

@@ -50,14 +50,10 @@ def submit(
         cluster = Cluster(address)
         sub = cluster.resume(resume)
     else:
-        from marl.algorithms import check_env_support
         from marl.cluster import storage_for_cluster
-        from marl.policies import plan_for_spec
-        from marl.spec import load_spec
+        from marl.experiment import load_experiment
 
-        spec = load_spec(spec_path, overrides)  # 1. the spec, on this machine
-        plan_for_spec(spec)
-        check_env_support(spec)
+        spec = load_experiment(spec_path, overrides).spec  # 1. spec + env, on this machine
         storage_for_cluster(spec.storage)  # 2. results must outlive the job
         cluster = Cluster(address)  # 3. reachable (fails in seconds)
         sub = cluster.submit(spec, check_resources=check_resources)  # 4.+5.

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from marl.cli.common import defaults_for_headless, user_errors
 from marl.errors import RunError
 
 league_app = typer.Typer(help="Self-play leagues: leaderboards.", no_args_is_help=True)
@@ -15,21 +16,19 @@ league_app = typer.Typer(help="Self-play leagues: leaderboards.", no_args_is_hel
 __all__ = ["league_app", "head_to_head_cmd"]
 
 
-def _env_config(spec: Any) -> dict[str, Any]:
-    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess}
-
-
 def _league_checkpoint(run_dir: Path) -> tuple[Any, Path]:
-    from marl.run import latest_checkpoint, open_run_dir
+    """The run's resolved experiment and latest league checkpoint."""
+    from marl.evaluate import run_experiment
+    from marl.run import latest_checkpoint
 
-    spec, _ = open_run_dir(run_dir)
+    exp = run_experiment(run_dir)
     found = latest_checkpoint(run_dir)
     if found is None:
         raise RunError(f"{run_dir} has no checkpoint yet; train first or wait for one")
     if not (found[0] / "league.json").is_file():
         raise RunError(f"{run_dir} is not a league run (no league.json in {found[0].name}); "
                        f"add a league: section to the spec")
-    return spec, found[0]
+    return exp, found[0]
 
 
 @league_app.command("show")
@@ -45,20 +44,19 @@ def show(
 ) -> None:
     """Leaderboard of a league run's latest checkpoint: player, role, generation, Elo,
     skill mu ± sigma (openskill), games, win rate vs random and vs a scripted opponent."""
-    from marl.cli.main import _defaults_for_headless, _user_errors
     from marl.league import League
     from marl.tracking.console import console
     from marl.tracking.leaderboard import COLUMNS, leaderboard_rows, leaderboard_table
 
-    @_user_errors
+    @user_errors
     def run() -> None:
-        _defaults_for_headless()
-        spec, ckpt = _league_checkpoint(run_dir)
+        defaults_for_headless()
+        exp, ckpt = _league_checkpoint(run_dir)
         league = League.load(ckpt / "league.json")
         opponent = scripted or next(
             (p.id for p in league.players.values() if p.role == "scripted"),
-            "alphabeta_d1" if spec.env.id == "competitive/connect_four-v0" else None)
-        evals = _fresh_win_rates(spec, ckpt, league, opponent, games) if games else None
+            "alphabeta_d1" if exp.env_id == "competitive/connect_four-v0" else None)
+        evals = _fresh_win_rates(exp, ckpt, league, opponent, games) if games else None
         rows = leaderboard_rows(league, evals, opponent)
         if as_json:
             typer.echo(json.dumps([dict(zip(COLUMNS, r, strict=True)) for r in rows], indent=2))
@@ -70,22 +68,23 @@ def show(
     run()
 
 
-def _fresh_win_rates(spec: Any, ckpt: Path, league: Any, scripted: str | None,
+def _fresh_win_rates(exp: Any, ckpt: Path, league: Any, scripted: str | None,
                      games: int) -> dict[str, dict[str, float]]:
-    from marl.league_play import PlayerRef, head_to_head, load_player
+    from marl.evaluate import PlayerRef, load_player
+    from marl.league.play import head_to_head
 
-    env_config = _env_config(spec)
+    spec, env_config = exp.spec, exp.play_config()
     opponents = ["random"] + ([scripted] if scripted else [])
     out: dict[str, dict[str, float]] = {}
     for pid in league.player_ids:
         me = PlayerRef(pid, "module", ckpt, pid)
-        policy = load_player(me, env_config, seed=spec.seed)
+        policy = load_player(me, exp, seed=spec.seed)
         out[pid] = {}
         for opp in opponents:
             if opp == pid:
                 continue
-            result = head_to_head(env_config, (pid, policy),
-                                  (opp, load_player(PlayerRef(opp, "scripted"), env_config,
+            result = head_to_head(env_config, exp.seats, (pid, policy),
+                                  (opp, load_player(PlayerRef(opp, "scripted"), exp,
                                                     seed=spec.seed + 1)),
                                   games, seed=spec.seed + 10_000)
             out[pid][opp] = result.score
@@ -96,8 +95,8 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
     """``marl eval A --vs B``: N games, both seats, W/D/L with 95 % Wilson intervals."""
     from rich.table import Table
 
-    from marl.league_play import head_to_head, load_player, resolve_player
-    from marl.run import open_run_dir
+    from marl.evaluate import load_player, resolve_player, run_experiment
+    from marl.league.play import head_to_head, wilson
     from marl.tracking.console import console
 
     a, b = resolve_player(ref_a), resolve_player(ref_b)
@@ -105,10 +104,11 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
     if source is None:
         raise RunError("give at least one run or checkpoint, e.g. "
                        "`marl eval runs/<id> --vs random`")
-    spec, _ = open_run_dir(source.parent.parent)
-    env_config = _env_config(spec)
-    result = head_to_head(env_config, (a.name, load_player(a, env_config, greedy, spec.seed)),
-                          (b.name, load_player(b, env_config, greedy, spec.seed + 1)),
+    exp = run_experiment(source.parent.parent)
+    spec = exp.spec
+    result = head_to_head(exp.play_config(), exp.seats,
+                          (a.name, load_player(a, exp, greedy, spec.seed)),
+                          (b.name, load_player(b, exp, greedy, spec.seed + 1)),
                           episodes, seed=spec.seed + 10_000)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -118,7 +118,6 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
         table.add_column(col, justify="right")
     rows = [(str(s), *wdl) for s, wdl in sorted(result.by_seat.items())]
     rows.append(("both", result.wins, result.draws, result.losses))
-    from marl.league_play import wilson
 
     for seat, w, d, lost in rows:
         n = w + d + lost

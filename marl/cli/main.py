@@ -5,15 +5,16 @@ Every user error (``MarlError``) is caught in one place: one line on stderr, exi
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from marl.cli.cluster import register as _register_cluster
+from marl.cli.common import SetOpt, defaults_for_headless, user_errors
+from marl.cli.league import league_app
 from marl.errors import MarlError
 
 app = typer.Typer(
@@ -28,38 +29,10 @@ spec_app = typer.Typer(help="Validate specs and print their JSON schema.", no_ar
 envs_app = typer.Typer(help="The registered environments.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(envs_app, name="envs")
-from marl.cli.league import league_app  # noqa: E402  (marl league show)
-
-app.add_typer(league_app, name="league")
-
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="Override a spec value: --set stop.iterations=5 (repeatable)."),
-]
-
-
-def _user_errors(fn: Any) -> Any:
-    """Turn ``MarlError`` into one line on stderr and exit code 2, no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except MarlError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _defaults_for_headless() -> None:
-    os.environ.setdefault("WANDB_MODE", "offline")
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
+app.add_typer(league_app, name="league")  # marl league show (marl/cli/league.py)
 
 @app.command()
-@_user_errors
+@user_errors
 def train(
     spec_path: Annotated[Path | None, typer.Argument(metavar="SPEC", help="Experiment YAML.")] = None,
     overrides: SetOpt = None,
@@ -75,12 +48,13 @@ def train(
     the iteration, saves a checkpoint and exits with code 130. Resume explicitly with
     --resume RUN_DIR (runs never resume on their own).
     """
+    from marl.experiment import resolve
     from marl.run import create_run_dir, open_run_dir
     from marl.run import train as run_train
     from marl.spec import load_spec
     from marl.tracking.console import console
 
-    _defaults_for_headless()
+    defaults_for_headless()
     if resume is not None and spec_path is not None:
         raise MarlError("give either SPEC (a new run) or --resume RUN_DIR, not both")
     if resume is not None:
@@ -90,19 +64,18 @@ def train(
         spec, run_id = open_run_dir(run_dir, overrides)
     elif spec_path is not None:
         spec = load_spec(spec_path, overrides)
-        from marl.policies import plan_for_spec
-
-        plan_for_spec(spec)  # policy errors surface before Ray starts or a run dir exists
-        from marl.algorithms import check_env_support
-
-        check_env_support(spec)  # ippo/mappo: teams per policy, state() for critic.input: state
-        run_dir = create_run_dir(spec, run_id=run_id)
-        run_id = run_dir.name
+        run_dir = None
     else:
         raise MarlError("missing SPEC: run `marl train experiments/quickstart.yaml` or "
                         "`marl train --resume runs/<run-id>`")
+    # Resolved once (builds the env once, no Ray): policy, team and critic errors surface
+    # here, before Ray starts or a run dir exists; everything below takes this.
+    exp = resolve(spec)
+    if run_dir is None:
+        run_dir = create_run_dir(spec, run_id=run_id)
+        run_id = run_dir.name
     console.print(f"run [bold]{run_id}[/] -> {run_dir}")
-    outcome = run_train(spec, run_dir, run_id, resume=resume is not None)
+    outcome = run_train(exp, run_dir, run_id, resume=resume is not None)
     console.print(f"checkpoint: {outcome.checkpoint}")
     summary: dict[str, Any] = {"run_id": run_id, "iteration": outcome.iteration,
                                "env_steps": outcome.env_steps, "checkpoint": str(outcome.checkpoint),
@@ -110,7 +83,7 @@ def train(
     if spec.evaluation.at_end and not outcome.interrupted:
         from marl.evaluate import evaluate_run
 
-        rows = evaluate_run(run_dir)
+        rows = evaluate_run(run_dir, exp=exp)
         _print_eval(rows, f"results: {run_id} after {outcome.iteration} iterations, "
                           f"{outcome.env_steps:,} env steps")
         summary["evaluation"] = [r.to_dict() for r in rows]
@@ -153,7 +126,7 @@ def _print_eval(rows: list[Any], title: str) -> None:
 
 
 @app.command("eval")
-@_user_errors
+@user_errors
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
     episodes: Annotated[int | None, typer.Option(min=1, help="Episodes per pairing.")] = None,
@@ -174,14 +147,14 @@ def eval_cmd(
     if vs is not None or player is not None:
         from marl.cli.league import head_to_head_cmd
 
-        _defaults_for_headless()
+        defaults_for_headless()
         ref = f"{run_dir}:{player}" if player else str(run_dir)
         head_to_head_cmd(ref, vs or "random", episodes or 100, greedy, as_json)
         return
     from marl.evaluate import evaluate_run
     from marl.run import atomic_write_text
 
-    _defaults_for_headless()
+    defaults_for_headless()
     rows = evaluate_run(run_dir, episodes, greedy)
     payload = json.dumps([r.to_dict() for r in rows], indent=2, default=float)
     atomic_write_text(run_dir / "eval.json", payload)
@@ -192,7 +165,7 @@ def eval_cmd(
 
 
 @spec_app.command("validate")
-@_user_errors
+@user_errors
 def spec_validate(
     spec_path: Annotated[Path, typer.Argument(metavar="SPEC")],
     overrides: SetOpt = None,
@@ -203,9 +176,9 @@ def spec_validate(
     from marl.spec import load_spec
 
     spec = load_spec(spec_path, overrides)
-    from marl.algorithms import check_env_support
+    from marl.experiment import resolve
 
-    check_env_support(spec)  # no-op for ppo; ippo/mappo build the env once (no Ray)
+    resolve(spec)  # builds the env once (no Ray): policies, teams, critic input
     typer.echo(yaml.safe_dump(spec.to_dict(), sort_keys=False), nl=False)
     typer.echo(f"ok: {spec_path} is valid", err=True)
 
@@ -219,7 +192,7 @@ def spec_schema_cmd() -> None:
 
 
 @envs_app.command("list")
-@_user_errors
+@user_errors
 def envs_list(
     spaces: Annotated[bool, typer.Option(help="Build each env to show agents and spaces.")] = True,
 ) -> None:
@@ -250,9 +223,7 @@ def envs_list(
     console.print(table)
 
 
-from marl.cli.cluster import register as _register_cluster  # noqa: E402
-
-_register_cluster(app, _user_errors)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
+_register_cluster(app, user_errors)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,99 +1,99 @@
-"""Spec -> RLlib ``PPOConfig``: the one place that turns our spec into RLlib settings."""
+"""Resolved experiment -> RLlib ``PPOConfig``: the one place that turns a spec into RLlib
+settings.
+
+    build_config(exp)
+      PPOConfig | MappoConfig            algorithm.name (ppo | ippo, mappo)
+      .environment / .env_runners / .learners / .training   from the spec
+      .multi_agent / .rl_module          one RLModuleSpec per policy of ``exp.plan``
+      configure_team_critic              ippo/mappo: TeamCriticModule + MappoTorchLearner
+      configure_league                   league: one module per player (rllib/league)
+      .callbacks                         cluster hooks, social metrics, league
+      configure_sampler                  stock or lean env runner (rllib/sampling)
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from envs.registry import check_env_id
-from marl.errors import SpecError
-from marl.policies import PolicyPlan, plan_policies
-from marl.rllib.cluster_hooks import ClusterHooks
-from marl.rllib.env_adapter import make_rllib_env, register
+from marl.experiment import Experiment
+from marl.rllib.callbacks.cluster import ClusterHooks
+from marl.rllib.callbacks.social import social_callbacks
+from marl.rllib.env.creator import register
+from marl.rllib.learners.mappo import MappoConfig
 from marl.rllib.mapping import AgentToPolicy
-from marl.rllib.mappo import config_class, configure_team_critic
-from marl.rllib.modules import MaskedPPOModule, RandomPolicyModule
-from marl.rllib.social_callback import social_callbacks
-from marl.spec import Spec
+from marl.rllib.modules.specs import module_specs
 
-__all__ = ["EnvInfo", "env_info", "build_config", "env_config_of"]
+__all__ = ["build_config", "config_class", "configure_team_critic", "with_resources"]
 
 
-class EnvInfo:
-    """Agents and spaces of a spec's env, read once in the driver."""
+def config_class(algorithm: str) -> type[PPOConfig]:
+    """``PPOConfig`` for ppo, ``MappoConfig`` for ippo/mappo."""
+    from marl.algorithms import get_algorithm
 
-    def __init__(self, spec: Spec):
-        env = make_rllib_env(env_config_of(spec))
-        self.agents: list[str] = list(env.possible_agents)
-        self.observation_spaces: dict[str, gym.Space] = dict(env.observation_spaces)
-        self.action_spaces: dict[str, gym.Space] = dict(env.action_spaces)
-        env.close()
+    return MappoConfig if get_algorithm(algorithm).team_critic else PPOConfig
 
 
-def env_info(spec: Spec) -> EnvInfo:
-    return EnvInfo(spec)
+def configure_team_critic(config: PPOConfig, exp: Experiment) -> PPOConfig:
+    """Turn the builder's PPO config into ippo/mappo; ``ppo`` passes through unchanged.
 
-
-def env_config_of(spec: Spec) -> dict[str, Any]:
-    shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
-    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
-            "shaping": shaping}
-
-
-def _spaces_for(policy: str, plan: PolicyPlan, info: EnvInfo) -> tuple[gym.Space, gym.Space]:
-    agents = plan.agents_of[policy]
-    obs, act = info.observation_spaces[agents[0]], info.action_spaces[agents[0]]
-    for agent in agents[1:]:
-        if info.observation_spaces[agent] != obs or info.action_spaces[agent] != act:
-            raise SpecError(
-                f"policies: policy {policy!r} is shared by agents with different spaces "
-                f"({agents[0]} vs {agent}); set env.preprocess: pad or use mode: groups"
-            )
-    return obs, act
-
-
-def module_specs(spec: Spec, plan: PolicyPlan, info: EnvInfo) -> dict[str, RLModuleSpec]:
-    """One RLModuleSpec per policy, spaces given explicitly (no inference by mapping)."""
-    entry = check_env_id(spec.env.id)
-    model_config = {
-        "fcnet_hiddens": list(spec.policies.model.hidden),
-        "fcnet_activation": spec.policies.model.activation,
-        "head_fcnet_hiddens": [],
-    }
-    specs = {}
-    for policy in plan.agents_of:
-        obs, act = _spaces_for(policy, plan, info)
-        if policy in plan.frozen:
-            specs[policy] = RLModuleSpec(module_class=RandomPolicyModule,
-                                         observation_space=obs, action_space=act)
-        else:
-            specs[policy] = RLModuleSpec(
-                module_class=MaskedPPOModule if entry.masked else None,
-                observation_space=obs, action_space=act, model_config=model_config)
-    return specs
-
-
-def build_config(spec: Spec, callbacks: list[type] | None = None) -> tuple[PPOConfig, PolicyPlan]:
-    """The PPOConfig for ``spec`` and its resolved policy plan.
+    Sets the team-critic module for every non-frozen policy and the learner's value-loss
+    settings; the critic input rides in ``exp.env_config`` (mappo).
 
     Raises:
-        SpecError: when policies do not fit the env's agents or spaces.
+        SpecError: agents of one policy with critic inputs of different widths.
     """
-    entry = check_env_id(spec.env.id)
-    info = env_info(spec)
-    plan = plan_policies(spec.policies, info.agents)
+    layout, plan = exp.critic, exp.plan
+    if layout is None:
+        return config
+    if not isinstance(config, MappoConfig):
+        raise TypeError("ippo/mappo need MappoConfig: build with config_class(spec.algorithm.name)")
+    from marl.rllib.modules.team_critic import TeamCriticModule
+
+    critic, model = exp.spec.algorithm.critic, exp.spec.policies.model
+    specs = dict(config.rl_module_spec.rl_module_specs)
+    for policy, module_spec in specs.items():
+        if policy in plan.frozen:
+            continue
+        model_config = {
+            "hidden": list(model.hidden),
+            "activation": model.activation,
+            "critic_hidden": list(critic.hidden or model.hidden),
+            "critic_input": "central" if layout.centralized else "own_obs",
+            "value_normalization": critic.value_normalization,
+        }
+        if layout.centralized:
+            model_config["critic_obs_dim"] = layout.width_of(plan.agents_of[policy], policy)
+        specs[policy] = RLModuleSpec(module_class=TeamCriticModule,
+                                     observation_space=module_spec.observation_space,
+                                     action_space=module_spec.action_space,
+                                     model_config=model_config)
+    return (
+        config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
+        .learners(learner_config_dict={"team_critic": {
+            "vf_loss": critic.vf_loss, "huber_delta": critic.huber_delta,
+            "value_clip": critic.value_clip}})
+    )
+
+
+def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOConfig:
+    """The RLlib config of a resolved experiment.
+
+    Raises:
+        SpecError: when policies do not fit the env's spaces.
+    """
+    spec, plan = exp.spec, exp.plan
     alg, res = spec.algorithm, spec.resources
     config = (
         config_class(alg.name)()  # PPOConfig, or MappoConfig for ippo/mappo
-        .environment(register(), env_config=env_config_of(spec))
+        .environment(register(), env_config=dict(exp.env_config))
         .framework("torch")
         .env_runners(
             num_env_runners=res.num_env_runners,
-            num_envs_per_env_runner=res.num_envs_per_env_runner or entry.num_envs,
+            num_envs_per_env_runner=exp.num_envs_per_env_runner,
             num_cpus_per_env_runner=res.num_cpus_per_env_runner,
             rollout_fragment_length="auto",
             custom_resources_per_env_runner=dict(res.custom_resources_per_env_runner),
@@ -113,23 +113,29 @@ def build_config(spec: Spec, callbacks: list[type] | None = None) -> tuple[PPOCo
             policy_mapping_fn=AgentToPolicy(plan.rules),
             policies_to_train=list(plan.trainable),
         )
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(spec, plan, info)))
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(exp, plan)))
         .debugging(seed=spec.seed, log_level="ERROR")
     )
-    # ippo/mappo: team-critic modules, critic input in infos, MAPPO learner (marl/rllib/mappo).
-    config = configure_team_critic(config, spec, plan, env_config_of(spec), info.agents)
-    callbacks = [ClusterHooks, *social_callbacks(spec), *(callbacks or [])]
-    if spec.league is not None:  # policies come from the league: marl/rllib/league_config.py
-        from marl.rllib.league_callback import LeagueCallback
-        from marl.rllib.league_config import configure_league
+    # ippo/mappo: team-critic modules and the MAPPO learner (marl/rllib/learners/mappo.py).
+    config = configure_team_critic(config, exp)
+    callbacks = [ClusterHooks, *social_callbacks(exp), *(callbacks or [])]
+    if exp.has_league:  # policies come from the league: marl/rllib/league/layout.py
+        from marl.rllib.league.callback import LeagueCallback
+        from marl.rllib.league.layout import configure_league
 
-        config, plan = configure_league(config, spec, info)
+        config = configure_league(config, exp)
         callbacks.append(LeagueCallback)
-    if callbacks:
-        # Each feature (league, social metrics, ...) brings its own RLlibCallback class.
-        config = config.callbacks(callbacks_class=list(callbacks))
+    # Each feature (league, social metrics, ...) brings its own RLlibCallback class.
+    config = config.callbacks(callbacks_class=list(callbacks))
     # Env runner class (stock or lean sampler): last, as it checks connectors and callbacks.
-    from marl.rllib.lean_runner import configure_sampler
+    from marl.rllib.sampling import runner
 
-    config = configure_sampler(config, res)
-    return config, plan
+    return runner.configure_sampler(config, res)
+
+
+def with_resources(exp: Experiment, **resources: Any) -> Experiment:
+    """The experiment with some ``resources`` fields replaced (benchmarks, perf probes)."""
+    from dataclasses import replace
+
+    spec = exp.spec.model_copy(update={"resources": exp.spec.resources.model_copy(update=resources)})
+    return replace(exp, spec=spec)

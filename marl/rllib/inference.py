@@ -13,7 +13,8 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from marl.policies import PolicyPlan
 
-__all__ = ["Policy", "load_policies", "random_policy", "module_dir"]
+__all__ = ["Policy", "checkpoint_policy", "load_policies", "module_dir", "module_policy",
+           "random_policy"]
 
 Policy = Callable[[Sequence[Any]], np.ndarray]
 
@@ -71,3 +72,10 @@ def load_policies(checkpoint: Path, plan: PolicyPlan, n_actions: dict[str, int],
             module.eval()
             policies[policy] = module_policy(module, greedy, seed)
     return policies
+
+
+def checkpoint_policy(checkpoint: Path, player_id: str, greedy: bool = False, seed: int = 0) -> Policy:
+    """One trained module of a checkpoint (e.g. a league player) as an ``act`` callable."""
+    module = RLModule.from_checkpoint(str(module_dir(Path(checkpoint), player_id).resolve()))
+    module.eval()
+    return module_policy(module, greedy, seed)

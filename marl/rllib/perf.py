@@ -46,9 +46,10 @@ def learner_update_seconds(algo: Any, repeats: int = 3) -> tuple[int, list[float
     return steps, seconds
 
 
-def runner_cpu_rates(spec: Any, rounds: int = 5) -> dict[str, list[float]]:
+def runner_cpu_rates(exp: Any, rounds: int = 5) -> dict[str, list[float]]:
     """Env steps per CPU-second of one ``sample()`` call (one training batch) of the stock
-    and the lean runner, built side by side in this process from ``spec``, alternated.
+    and the lean runner, built side by side in this process from ``exp`` (a resolved
+    experiment), alternated.
 
     CPU time (``time.process_time``) rather than wall-clock: on a shared machine it
     moves much less with the load. Both runners get one torch thread.
@@ -56,14 +57,13 @@ def runner_cpu_rates(spec: Any, rounds: int = 5) -> dict[str, list[float]]:
     import torch
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 
-    from marl.rllib.builder import build_config
-    from marl.rllib.env_adapter import register
-    from marl.rllib.lean_runner import LeanEnvRunner
+    from marl.rllib.builder import build_config, with_resources
+    from marl.rllib.env.creator import register
+    from marl.rllib.sampling.runner import LeanEnvRunner
 
     register()
     torch.set_num_threads(1)
-    config, _ = build_config(spec.model_copy(update={"resources": spec.resources.model_copy(
-        update={"num_env_runners": 0, "sampler": "stock", "overlap": False})}))
+    config = build_config(with_resources(exp, num_env_runners=0, sampler="stock", overlap=False))
     runners = {"stock": MultiAgentEnvRunner(config=config, worker_index=0),
                "lean": LeanEnvRunner(config=config, worker_index=0)}
     rates: dict[str, list[float]] = {name: [] for name in runners}

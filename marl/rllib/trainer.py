@@ -12,9 +12,10 @@ from typing import Any
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
 
+from marl.experiment import Experiment
 from marl.policies import PolicyPlan
 from marl.rllib.builder import build_config
-from marl.rllib.env_adapter import register
+from marl.rllib.env.creator import register
 from marl.rllib.metrics import flatten_result
 from marl.spec import Spec
 
@@ -54,24 +55,35 @@ def check_ray_resources(spec: Spec) -> None:
 
 
 class RLlibTrainer:
-    """Owns one RLlib ``Algorithm`` for a spec.
+    """Owns one RLlib ``Algorithm`` for a resolved experiment.
 
     Args:
-        spec: the resolved experiment spec.
+        exp: the resolved experiment (``marl.experiment.resolve``).
         restore_from: a checkpoint dir to continue from (weights, optimizer, counters).
         callbacks: ``RLlibCallback`` classes to register.
     """
 
-    def __init__(self, spec: Spec, restore_from: Path | None = None, callbacks: list[type] | None = None):
-        init_ray(spec)
-        check_ray_resources(spec)  # RLlib would otherwise wait forever for unplaceable actors
+    def __init__(self, exp: Experiment, restore_from: Path | None = None,
+                 callbacks: list[type] | None = None):
+        self.exp = exp
+        init_ray(exp.spec)
+        check_ray_resources(exp.spec)  # RLlib would otherwise wait forever for unplaceable actors
         register()
-        self.config, self.plan = build_config(spec, callbacks=callbacks)
+        self.config = build_config(exp, callbacks=callbacks)
+        self.plan = exp.plan
         if restore_from is not None:
             self.algo = Algorithm.from_checkpoint(str(Path(restore_from).resolve()))
         else:
             self.algo = self.config.build_algo()
         self._env_steps_at_start = self.env_steps
+
+    @classmethod
+    def from_spec(cls, spec: Spec, restore_from: Path | None = None,
+                  callbacks: list[type] | None = None) -> RLlibTrainer:
+        """Resolve ``spec`` (``marl.experiment.resolve``) and build the trainer for it."""
+        from marl.experiment import resolve
+
+        return cls(resolve(spec), restore_from=restore_from, callbacks=callbacks)
 
     @property
     def policy_plan(self) -> PolicyPlan:

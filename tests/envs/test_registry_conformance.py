@@ -125,3 +125,16 @@ def test_frame_stack_keeps_each_agents_size_times_four() -> None:
 def test_unknown_stack_names_the_choices() -> None:
     with pytest.raises(KeyError, match="pad_frame_stack"):
         apply_stack(make_env(TAG), "zzz")
+
+
+@pytest.mark.parametrize("env_id", env_ids())
+def test_api_is_detected_from_the_built_env(env_id: str) -> None:
+    """``api_of`` (used below the registry: evaluation, env adapters) agrees with the
+    registry's declared api, through preprocessing stacks and mask wrappers too."""
+    from envs.factory import api_of, make_spec_env
+
+    env = make_spec_env({"id": env_id, "preprocess": "pad" if env_id.endswith("tag-v0") else "none"})
+    try:
+        assert api_of(env) == check_env_id(env_id).api
+    finally:
+        env.close()

@@ -239,7 +239,7 @@ def test_resume_restores_weights_and_continues_counting(c4_run: Path) -> None:
     ckpt, info = _latest(c4_run)
     saved = RLModule.from_checkpoint(str(module_dir(ckpt, "shared").resolve())).get_state()
     spec, _ = open_run_dir(c4_run)
-    trainer = RLlibTrainer(spec, restore_from=ckpt)
+    trainer = RLlibTrainer.from_spec(spec, restore_from=ckpt)
     try:
         assert trainer.iteration == info["iteration"] == 2
         assert trainer.env_steps == info["env_steps"]

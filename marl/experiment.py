@@ -1,0 +1,189 @@
+"""A spec resolved once against its env: the single input of everything below it.
+
+``resolve(spec)`` builds the spec's env once, in the driver and without Ray, and
+records what every later layer needs to know about it::
+
+    spec ─ load_spec ─> Spec ─ resolve ─> Experiment
+                                           ├─ entry        registry entry (setting, api, teams)
+                                           ├─ env_config   plain data env runners build from
+                                           ├─ agents, observation_spaces, action_spaces
+                                           ├─ teams, seats  team -> members; agent -> seat
+                                           ├─ plan          which agent plays which policy
+                                           ├─ critic        ippo/mappo critic layout (or None)
+                                           └─ algorithm, num_envs_per_env_runner
+
+Lower layers (``marl.rllib``, evaluation, the league runtime) take the parts they need
+from an ``Experiment``; none of them looks the env id up again or builds an env to learn
+its agents. Every user error found here is a ``SpecError`` or ``EnvError`` naming the
+field and the fix, raised before Ray starts or a run dir exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from envs.factory import api_of, make_spec_env
+from envs.registry import EnvEntry, check_env_id
+from marl.algorithms import AlgorithmInfo, CriticLayout, get_algorithm, plan_critics, team_members
+from marl.errors import EnvError, SpecError
+from marl.league.spec import league_seats
+from marl.policies import PolicyPlan, plan_policies
+from marl.spec import Spec, load_spec
+
+__all__ = ["Experiment", "resolve", "load_experiment", "league_policy_plan"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated spec and what its env turned out to be.
+
+    Attributes:
+        spec: the validated spec (frozen).
+        entry: the env's registry entry.
+        api: ``aec`` or ``parallel``, detected from the built env.
+        env_config: what env runners build their env from (``id``, ``config``,
+            ``preprocess``, ``shaping`` and, for mappo, ``critic``); plain data.
+        agents: the env's ``possible_agents``, in env order.
+        observation_spaces: agent -> observation space, as the PettingZoo env gives it
+            (after preprocessing and mask dicts).
+        action_spaces: agent -> action space.
+        teams: team -> members in env order (an env without teams is one team ``team``).
+        seats: agent -> seat (two-player games) or team index (team games), env order.
+        plan: the policy plan (with a league: its first learner on every seat).
+        critic: the ippo/mappo critic layout; None for ``ppo``.
+        algorithm: the algorithm's registry entry.
+        num_envs_per_env_runner: the spec's value, else the env's registry default.
+    """
+
+    spec: Spec
+    entry: EnvEntry
+    api: str
+    env_config: dict[str, Any]
+    agents: tuple[str, ...]
+    observation_spaces: dict[str, Any]
+    action_spaces: dict[str, Any]
+    teams: dict[str, tuple[str, ...]]
+    seats: dict[str, int]
+    plan: PolicyPlan
+    critic: CriticLayout | None
+    algorithm: AlgorithmInfo
+    num_envs_per_env_runner: int
+
+    @property
+    def env_id(self) -> str:
+        return self.entry.id
+
+    @property
+    def has_league(self) -> bool:
+        return self.spec.league is not None
+
+    def num_actions(self, agent: str) -> int:
+        """Size of a discrete action space."""
+        return int(self.action_spaces[agent].n)
+
+    def play_config(self) -> dict[str, Any]:
+        """The env as evaluation plays it: the spec's env without shaping or critic input
+        (policies are scored on the env's own rewards)."""
+        return {k: self.env_config[k] for k in ("id", "config", "preprocess")}
+
+
+def league_policy_plan(learner_ids: list[str] | tuple[str, ...], agents: list[str]) -> PolicyPlan:
+    """A plan for code that wants one policy per seat: the league's first learner everywhere."""
+    first = learner_ids[0]
+    return PolicyPlan(rules=(("*", first),), agents_of={first: tuple(agents)},
+                      trainable=tuple(learner_ids), frozen={})
+
+
+def _base_env_config(spec: Spec) -> dict[str, Any]:
+    shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
+    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
+            "shaping": shaping}
+
+
+def _actor_obs_size(obs: Any) -> int:
+    """Width of an observation as the critic input flattens it (mask dicts: the features)."""
+    if isinstance(obs, dict):
+        obs = obs["observations"]
+    return int(np.asarray(obs).size)
+
+
+def _critic_widths(env: Any, api: str, layout: CriticLayout, spec: Spec) -> dict[str, int]:
+    """Width of each agent's critic input, from the env's first observations.
+
+    ``team_obs``: the agent's and its teammates' observations (flattened) plus the
+    one-hot index; ``state``: ``env.state()`` plus the one-hot index (see
+    ``marl.rllib.env.critic_input``, which builds these vectors).
+    """
+    if api == "aec":
+        env.reset(seed=spec.seed)
+        obs = {a: env.observe(a) for a in env.agents}
+    else:
+        obs, _ = env.reset(seed=spec.seed)
+    sizes = {a: _actor_obs_size(o) for a, o in obs.items()}
+    state_size = None
+    if layout.input == "state":
+        try:
+            state_size = int(np.asarray(env.state()).size)
+        except (NotImplementedError, AttributeError):
+            raise SpecError(f"algorithm.critic.input: env {spec.env.id} provides no global "
+                            f"state (state()); use critic.input: team_obs") from None
+    widths = {}
+    for members in layout.teams.values():
+        for agent in members:
+            width = state_size if state_size is not None else sum(sizes.get(m, 0) for m in members)
+            widths[agent] = width + (len(members) if layout.with_agent_id else 0)
+    return widths
+
+
+def resolve(spec: Spec) -> Experiment:
+    """Resolve a validated spec against its env (builds the env once; no Ray).
+
+    Raises:
+        EnvError: the env constructor rejects ``env.config``.
+        SpecError: policies that do not fit the env's agents or teams, or a critic input
+            the env cannot give.
+    """
+    entry = check_env_id(spec.env.id)  # the one registry lookup of a run
+    env_config = _base_env_config(spec)
+    try:
+        env = make_spec_env(env_config)
+    except (TypeError, ValueError) as err:  # the env constructor rejected env.config
+        raise EnvError(f"env.config: {spec.env.id} cannot be built with "
+                       f"{dict(spec.env.config)}: {err}; fix env.config") from None
+    try:
+        api = api_of(env)
+        agents = list(env.possible_agents)
+        obs_spaces = {a: env.observation_space(a) for a in agents}
+        act_spaces = {a: env.action_space(a) for a in agents}
+        seats = league_seats(entry, agents)
+        if spec.league is not None:
+            if len(set(seats.values())) != 2:
+                raise SpecError(f"league: {spec.env.id} needs exactly two seats or teams, "
+                                f"got {sorted(set(seats.values()))}")
+            from marl.league import League
+
+            plan = league_policy_plan(League(spec.league.settings(spec.seed)).learner_ids, agents)
+        else:
+            plan = plan_policies(spec.policies, agents)
+        algorithm = get_algorithm(spec.algorithm.name)
+        critic = plan_critics(spec.algorithm, entry, agents, plan)
+        if critic is not None and critic.centralized:
+            critic = critic.with_widths(_critic_widths(env, api, critic, spec))
+            env_config = {**env_config, "critic": critic.env_config()}
+    finally:
+        env.close()
+    return Experiment(
+        spec=spec, entry=entry, api=api, env_config=env_config, agents=tuple(agents),
+        observation_spaces=obs_spaces, action_spaces=act_spaces,
+        teams=team_members(entry, agents), seats=seats, plan=plan, critic=critic,
+        algorithm=algorithm,
+        num_envs_per_env_runner=spec.resources.num_envs_per_env_runner or entry.num_envs,
+    )
+
+
+def load_experiment(path: Any, overrides: list[str] | None = None) -> Experiment:
+    """``load_spec`` then ``resolve``: a spec file to a resolved experiment."""
+    return resolve(load_spec(path, overrides))

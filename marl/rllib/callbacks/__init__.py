@@ -1,0 +1,5 @@
+"""RLlibCallbacks each feature brings (registered by ``marl.rllib.builder``).
+
+    cluster.py  ClusterHooks: multi-learner fixes, placement, lost/restarted env runners
+    social.py   SocialMetricsCallback: social metrics of mixed-motive and shaped runs
+"""

@@ -1,0 +1,7 @@
+"""Learners: losses and the update step, per module.
+
+    mappo.py          MappoConfig + MappoTorchLearner (ippo, mappo): PPO's policy loss and
+                      the team critic's normalized, clipped Huber value loss
+    losses.py         clipped surrogate and value losses, per row
+    multi_learner.py  fixes for >= 2 learners (covering shards, one module order)
+"""

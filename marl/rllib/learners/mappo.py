@@ -1,0 +1,120 @@
+"""ippo/mappo on RLlib's new API stack (RLlib 2.58 ships no new-stack MAPPO).
+
+``MappoConfig`` is ``PPOConfig`` (same ``PPO`` algorithm, same training step) with two
+changes: its Learner is ``MappoTorchLearner``, and env runners build every module with
+``inference_only=True`` so they hold actors only. (RLlib keeps a listed module spec's own
+``inference_only=False`` on env runners, which would build and never sync the critic.)
+
+``MappoTorchLearner`` is RLlib's PPO Learner with the team critic's pipeline
+(``marl.rllib.connectors.team_gae``) and loss (``marl.rllib.learners.losses``). Settings
+come from ``config.learner_config_dict["team_critic"]``: ``vf_loss`` (huber|mse),
+``huber_delta``, ``value_clip`` (float or None).
+
+The module is ``marl.rllib.modules.team_critic.TeamCriticModule``; the builder
+(``marl.rllib.builder.configure_team_critic``) wires the three together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.algorithms.ppo.ppo import (LEARNER_RESULTS_KL_KEY,
+                                          LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
+                                          LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY)
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.connectors.learner import (AddOneTsToEpisodesAndTruncate,
+                                          GeneralAdvantageEstimation)
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.utils.torch_utils import explained_variance
+
+from marl.rllib.connectors.team_gae import AddCriticObs, TeamGAE
+from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
+
+__all__ = ["MappoConfig", "MappoTorchLearner"]
+
+
+class MappoConfig(PPOConfig):
+    """PPOConfig whose Learner trains team critics and whose env runners hold actors only."""
+
+    def get_default_learner_class(self) -> type:
+        return MappoTorchLearner
+
+    def get_multi_rl_module_spec(self, *args: Any, inference_only: bool = False,
+                                 **kwargs: Any) -> MultiRLModuleSpec:
+        spec = super().get_multi_rl_module_spec(*args, inference_only=inference_only, **kwargs)
+        if inference_only:  # env runners: actors only; critics stay on the learners
+            for module_spec in spec.rl_module_specs.values():
+                module_spec.inference_only = True
+            spec.inference_only = True
+        return spec
+
+
+class MappoTorchLearner(PPOTorchLearner):
+    """PPO policy loss + the team critic's normalized, optionally clipped Huber value loss."""
+
+    def build(self) -> None:
+        super().build()
+        pipeline = self._learner_connector
+        if pipeline is None or not self.config.add_default_connectors_to_learner_pipeline:
+            return
+        names = [type(c) for c in pipeline.connectors]
+        if AddOneTsToEpisodesAndTruncate not in names or GeneralAdvantageEstimation not in names:
+            raise RuntimeError("unexpected learner pipeline: RLlib's PPO defaults not found")
+        pipeline.remove(GeneralAdvantageEstimation)
+        pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCriticObs())
+        pipeline.append(TeamGAE(gamma=self.config.gamma, lambda_=self.config.lambda_))
+
+    def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
+                                fwd_out: dict[str, Any]) -> torch.Tensor:
+        module = self.module[module_id].unwrapped()
+        settings = self.config.learner_config_dict.get("team_critic", {})
+        mask = batch[Columns.LOSS_MASK]  # False on the bootstrap rows
+
+        def mean(x: torch.Tensor) -> torch.Tensor:
+            return torch.sum(x[mask]) / torch.sum(mask)
+
+        # Policy: PPO's clipped surrogate, entropy bonus, optional KL penalty.
+        dist_cls = module.get_train_action_dist_cls()
+        dist = dist_cls.from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        policy_loss = clipped_surrogate_loss(dist.logp(batch[Columns.ACTIONS]),
+                                             batch[Columns.ACTION_LOGP],
+                                             batch[Columns.ADVANTAGES], config.clip_param)
+        entropy = dist.entropy()
+        entropy_coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
+        if config.use_kl_loss:
+            old = module.get_exploration_action_dist_cls().from_logits(
+                batch[Columns.ACTION_DIST_INPUTS])
+            mean_kl = mean(old.kl(dist))
+        else:
+            mean_kl = torch.zeros((), device=policy_loss.device)
+
+        # Value: the (team) critic's loss in normalized units.
+        values = module.compute_values(batch)
+        vf_loss = value_loss(values, batch.get(Columns.VF_PREDS), batch[Columns.VALUE_TARGETS],
+                             kind=settings.get("vf_loss", "huber"),
+                             delta=settings.get("huber_delta", 10.0),
+                             value_clip=settings.get("value_clip", 0.2))
+
+        total = mean(policy_loss + config.vf_loss_coeff * vf_loss - entropy_coeff * entropy)
+        if config.use_kl_loss:
+            total = total + self.curr_kl_coeffs_per_module[module_id] * mean_kl
+
+        stats = {
+            POLICY_LOSS_KEY: mean(policy_loss),
+            VF_LOSS_KEY: mean(vf_loss),
+            LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY: mean(
+                (values - batch[Columns.VALUE_TARGETS]) ** 2),
+            LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(
+                batch[Columns.VALUE_TARGETS][mask], values[mask]),
+            ENTROPY_KEY: mean(entropy),
+            LEARNER_RESULTS_KL_KEY: mean_kl,
+        }
+        if module.value_norm is not None:
+            mu, sigma = module.value_norm.mean_std()
+            stats["value_norm_mean"], stats["value_norm_std"] = mu.float(), sigma.float()
+        self.metrics.log_dict(stats, key=module_id, window=1)
+        return total

@@ -1,0 +1,80 @@
+"""Frozen opponents as RLModules (never trained, no weights): masked uniform random and
+connect four's alpha-beta search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+
+from envs.connect_four_opponents import alphabeta_action
+
+__all__ = ["AlphaBetaModule", "RandomPolicyModule"]
+
+_C4_BOARD = (6, 7, 2)
+
+
+class AlphaBetaModule(RLModule):
+    """Connect four's depth-limited alpha-beta search (``model_config={"depth": k}``).
+
+    Takes the masked observation ``{"observations": 84 floats, "action_mask": 7}``,
+    restores the ``(6, 7, 2)`` board and searches each row; ties go to the centre.
+    """
+
+    def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        obs = batch[Columns.OBS]
+        boards = np.asarray(obs["observations"]).reshape(-1, *_C4_BOARD).astype(np.int8)
+        masks = np.asarray(obs["action_mask"])
+        depth = int(self.model_config.get("depth", 1))
+        actions = [alphabeta_action({"observation": b, "action_mask": m}, depth)
+                   for b, m in zip(boards, masks, strict=True)]
+        return {Columns.ACTIONS: np.asarray(actions, dtype=np.int64)}
+
+    def _forward_train(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError("a scripted opponent is frozen and never trained")
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:  # TorchRLModule API compatibility
+        pass
+
+    def get_state(self, *args: Any, **kwargs: Any) -> dict:
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        pass
+
+
+class RandomPolicyModule(RLModule):
+    """Uniform random over legal actions (respects ``action_mask`` when present).
+
+    RLlib's own ``RandomRLModule`` ignores masks: as a connect-four opponent it plays
+    illegal moves and loses by forfeit. Never trained.
+    """
+
+    def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        obs = batch[Columns.OBS]
+        n = int(self.action_space.n)
+        if isinstance(obs, dict) and "action_mask" in obs:
+            mask = np.asarray(obs["action_mask"], dtype=np.float64)
+            rows = mask.shape[0]
+        else:
+            first = obs if not isinstance(obs, dict) else next(iter(obs.values()))
+            rows = len(first)
+            mask = np.ones((rows, n))
+        # Gumbel-max over the legal set: one vectorized draw per row.
+        noise = np.random.gumbel(size=(rows, n))
+        actions = np.argmax(np.where(mask > 0, noise, -np.inf), axis=1)
+        return {Columns.ACTIONS: actions}
+
+    def _forward_train(self, *args, **kwargs):
+        raise NotImplementedError("the random policy is frozen and never trained")
+
+    def compile(self, *args, **kwargs):  # TorchRLModule API compatibility
+        pass
+
+    def get_state(self, *args, **kwargs) -> dict:
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        pass
