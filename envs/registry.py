@@ -33,6 +33,13 @@ class EnvEntry:
             critics and leagues. Empty: every agent is its own team.
         num_envs: default vectorized envs per env runner (measured best on 2 cores).
         description: one line for ``marl envs list``.
+        board: ``(H, W, C)`` when the (flattened) observation is a board, for the cnn
+            encoder (``policies.model.encoder: cnn``); None otherwise.
+        symmetry: a symmetry of the game the learner may augment batches with
+            (``envs.symmetries``: ``mirror_lr``); None otherwise.
+        preset: tuned spec settings for this env (sections ``algorithm``, ``policies``,
+            ``resources``), applied under the spec: a spec value always wins. A minimal
+            spec (``env.id`` and ``stop``) trains with these (see docs/benchmarks.md).
     """
 
     id: str
@@ -43,6 +50,9 @@ class EnvEntry:
     teams: dict[str, str] = field(default_factory=dict)
     num_envs: int = 16
     description: str = ""
+    board: tuple[int, int, int] | None = None
+    symmetry: str | None = None
+    preset: dict[str, Any] = field(default_factory=dict)
 
     @property
     def setting(self) -> str:
@@ -53,6 +63,22 @@ class EnvEntry:
         return self.setting == "competitive"
 
 
+# Presets, as RL Baselines3 Zoo keeps tuned hyperparameters per env. MPE: MAPPO's recipe
+# (Yu et al. 2021: 64-unit layers, lr 7e-4, 1 minibatch, 10 epochs, grad clip 10, value
+# loss weight 1). Board games: rollouts of 128 steps per env (4,096 env steps over 2 x 16
+# envs), 4 minibatches per module, 4 epochs (CleanRL-style PPO).
+_MPE_PRESET = {
+    "algorithm": {"lr": 7e-4, "num_minibatches": 1, "num_epochs": 10, "entropy_coeff": 0.01,
+                  "vf_loss_coeff": 1.0, "grad_clip": 10.0, "train_batch_size": 2000},
+    "policies": {"model": {"hidden": [64, 64]}},
+    "resources": {"num_envs_per_env_runner": 16},
+}
+_BOARD_PRESET = {
+    "algorithm": {"lr": 3e-4, "num_minibatches": 4, "num_epochs": 4, "entropy_coeff": 0.01,
+                  "train_batch_size": 4096},
+    "resources": {"num_envs_per_env_runner": 16},
+}
+
 _ENTRIES = [
     EnvEntry(
         "cooperative/spread-v0",
@@ -61,6 +87,7 @@ _ENTRIES = [
         {"N": 3, "max_cycles": 25, "continuous_actions": False},
         num_envs=16,
         description="MPE simple_spread: N agents cover N landmarks, shared reward",
+        preset=_MPE_PRESET,
     ),
     EnvEntry(
         "competitive/connect_four-v0",
@@ -69,6 +96,9 @@ _ENTRIES = [
         masked=True,
         num_envs=64,
         description="Connect four, turn-based, action masks, win +1 / loss -1",
+        board=(6, 7, 2),
+        symmetry="mirror_lr",
+        preset=_BOARD_PRESET,
     ),
     EnvEntry(
         "competitive/tag-v0",
@@ -79,6 +109,7 @@ _ENTRIES = [
         teams={"adversary_*": "predators", "agent_*": "prey"},
         num_envs=16,
         description="MPE simple_tag: predators team vs prey team",
+        preset=_MPE_PRESET,
     ),
     EnvEntry(
         "competitive/leduc_holdem-v0",

@@ -1,6 +1,7 @@
 """Algorithms, their capability flags, and the team-critic layout (plain Python, no Ray).
 
-    ppo    RLlib's PPO as it ships: each policy's critic sees what its actor sees.
+    ppo    PPO with marl's actor-critic (``marl.rllib.modules.actor_critic``) and RLlib's
+           value loss: each policy's critic sees what its actor sees.
     ippo   PPO with the MAPPO learner (running value normalization, Huber value loss,
            value clipping, learner-only critic) and a *local* critic on the agent's own
            observation: the like-for-like baseline for mappo.
@@ -45,7 +46,7 @@ class AlgorithmInfo:
 
 
 ALGORITHMS: dict[str, AlgorithmInfo] = {
-    "ppo": AlgorithmInfo("ppo", False, False, "RLlib PPO; each critic sees its agent's obs"),
+    "ppo": AlgorithmInfo("ppo", False, False, "PPO; each critic sees its agent's own obs"),
     "ippo": AlgorithmInfo("ippo", True, False,
                           "MAPPO learner with local critics (own observation)"),
     "mappo": AlgorithmInfo("mappo", True, True,

@@ -42,6 +42,13 @@ class EvalRow:
     draws: int | None = None
     losses: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    actions: str = "sampled"
+    """How the trained policies picked actions: ``sampled`` from their distribution or
+    ``greedy`` (argmax over legal actions)."""
+
+    @property
+    def label(self) -> str:
+        return self.pairing if self.pairing == "random" else f"{self.pairing} ({self.actions})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,7 +76,7 @@ def pairings(entry: EnvEntry, agents: Sequence[str], trained: dict[str, Policy],
 
 
 def evaluate(exp: Experiment, assignments: dict[str, dict[str, Policy]], episodes: int,
-             seed: int = 0) -> list[EvalRow]:
+             seed: int = 0, actions: str = "sampled") -> list[EvalRow]:
     """Play each assignment; win/draw/loss for two-sided turn-based zero-sum games."""
     entry = exp.entry
     rows = []
@@ -79,7 +86,7 @@ def evaluate(exp: Experiment, assignments: dict[str, dict[str, Policy]], episode
         results = play_episodes(exp.play_config(), agent_policy, episodes, seed)
         team_returns = {t: float(np.mean([sum(r[a] for a in m) for r in results]))
                         for t, m in teams.items()}
-        row = EvalRow(name, episodes, team_returns)
+        row = EvalRow(name, episodes, team_returns, actions=actions)
         if entry.zero_sum and exp.api == "aec" and len(teams) == 2:
             focal = next((t for t in teams if name.startswith(f"{t} ")), next(iter(teams)))
             other = next(t for t in teams if t != focal)
@@ -100,11 +107,16 @@ def run_experiment(run_dir: Path) -> Experiment:
     return resolve(spec)
 
 
-def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False,
+ACTIONS = ("sampled", "greedy")
+
+
+def evaluate_run(run_dir: Any, episodes: int | None = None, actions: str = "both",
                  checkpoint: Any = None, exp: Experiment | None = None) -> list[EvalRow]:
     """Evaluate a run's latest (or a given) checkpoint: every pairing, N episodes each.
 
     Args:
+        actions: ``sampled``, ``greedy`` (argmax over legal actions) or ``both`` (sampled
+            rows, then greedy ones; the all-random pairing is played once).
         exp: the run's resolved experiment, when the caller has it (``marl train``).
 
     Raises:
@@ -119,15 +131,24 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, greedy: bool = False
         checkpoint = found[0]
     from marl.rllib.inference import load_policies, random_policy  # imports ray: after checks
 
+    if actions not in (*ACTIONS, "both"):
+        raise ValueError(f"actions must be sampled, greedy or both, not {actions!r}")
     agents, plan, seed = list(exp.agents), exp.plan, exp.spec.seed
-    by_policy = load_policies(Path(checkpoint), plan,
-                              {p: exp.num_actions(m[0]) for p, m in plan.agents_of.items()},
-                              greedy, seed)
-    trained = {a: by_policy[plan.policy_of(a)] for a in agents}
-    # One stream per seat: with a shared seed, both random seats would replay the same draws.
-    rand = {a: random_policy(exp.num_actions(a), seed + 1 + i) for i, a in enumerate(agents)}
-    return evaluate(exp, pairings(exp.entry, agents, trained, rand),
-                    episodes or exp.spec.evaluation.episodes, seed=seed + 10_000)
+    n = episodes or exp.spec.evaluation.episodes
+    rows: list[EvalRow] = []
+    for mode in ACTIONS if actions == "both" else (actions,):
+        by_policy = load_policies(Path(checkpoint), plan,
+                                  {p: exp.num_actions(m[0]) for p, m in plan.agents_of.items()},
+                                  mode == "greedy", seed)
+        trained = {a: by_policy[plan.policy_of(a)] for a in agents}
+        # One stream per seat: with a shared seed, both random seats would replay the same
+        # draws.
+        rand = {a: random_policy(exp.num_actions(a), seed + 1 + i) for i, a in enumerate(agents)}
+        assignments = pairings(exp.entry, agents, trained, rand)
+        if rows:  # all-random does not depend on how the trained policies act: once
+            assignments.pop("random")
+        rows += evaluate(exp, assignments, n, seed=seed + 10_000, actions=mode)
+    return rows
 
 
 @dataclass(frozen=True)

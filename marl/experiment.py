@@ -84,6 +84,26 @@ class Experiment:
         """Size of a discrete action space."""
         return int(self.action_spaces[agent].n)
 
+    def summary(self) -> dict[str, Any]:
+        """What the spec resolved to, as plain data (``marl spec validate --resolved``)."""
+        out: dict[str, Any] = {
+            "env": self.env_id, "api": self.api, "agents": list(self.agents),
+            "spaces": {a: {"observation": str(self.observation_spaces[a]),
+                           "action": str(self.action_spaces[a])} for a in self.agents},
+            "teams": {t: list(m) for t, m in self.teams.items()},
+            "seats": dict(self.seats),
+            "policies": {p: list(a) for p, a in self.plan.agents_of.items()},
+            "trainable": list(self.plan.trainable),
+            "frozen": dict(self.plan.frozen),
+            "algorithm": {"name": self.algorithm.name, "description": self.algorithm.description},
+            "num_envs_per_env_runner": self.num_envs_per_env_runner,
+        }
+        if self.critic is not None:
+            out["critic"] = {"input": self.critic.input, "with_agent_id": self.critic.with_agent_id,
+                             "team_of_policy": dict(self.critic.team_of_policy),
+                             "widths": dict(self.critic.widths)}
+        return out
+
     def play_config(self) -> dict[str, Any]:
         """The env as evaluation plays it: the spec's env without shaping or critic input
         (policies are scored on the env's own rewards)."""

@@ -31,6 +31,9 @@ __all__ = [
     "CheckpointSpec",
     "TrackingSpec",
     "load_spec",
+    "read_spec_data",
+    "env_preset",
+    "preset_keys",
     "parse_overrides",
     "spec_schema",
     "dump_spec",
@@ -86,15 +89,30 @@ class EnvSpec(_Model):
 
 
 class ModelSpec(_Model):
+    """The network of the trained policies: one actor-critic (``marl.rllib.modules.actor_critic``)."""
+
+    encoder: Literal["mlp", "cnn"] = "mlp"
+    """``mlp``: the observation flattened; ``cnn``: the observation kept as its board
+    (envs that declare one, e.g. connect four's 6x7x2) through ``conv`` layers."""
+    conv: list[tuple[int, int]] = Field(default_factory=lambda: [(64, 3), (64, 3)])
+    """cnn: ``[[channels, kernel], ...]``, each a same-padded Conv2d + ReLU."""
     hidden: list[int] = Field(default_factory=lambda: [256, 256])
-    """Hidden layer sizes of the actor and critic MLPs."""
+    """Hidden layer sizes of the actor and critic MLPs (after the conv layers for cnn)."""
     activation: Literal["tanh", "relu"] = "tanh"
     """Hidden-layer activation."""
+    input_norm: Literal["none", "layernorm"] = "none"
+    """``layernorm``: a LayerNorm on the actor's (and an own-observation critic's) input,
+    as MAPPO (mlp only)."""
 
     @model_validator(mode="after")
     def _positive(self) -> ModelSpec:
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError("hidden must be a non-empty list of positive layer sizes, e.g. [256, 256]")
+        if not self.conv or any(c < 1 or k < 1 or k % 2 == 0 for c, k in self.conv):
+            raise ValueError("conv must be a non-empty list of [channels, odd kernel], "
+                             "e.g. [[64, 3], [64, 3]]")
+        if self.encoder == "cnn" and self.input_norm != "none":
+            raise ValueError("input_norm is for the mlp encoder; remove it or use encoder: mlp")
         return self
 
 
@@ -175,16 +193,32 @@ class AlgorithmSpec(_Model):
     """Weight of the value loss."""
     entropy_coeff: float = Field(0.01, ge=0)
     """Weight of the entropy bonus."""
-    kl_coeff: float = Field(0.2, ge=0)
-    """Initial weight of the KL(old || new) penalty (adapted towards a KL of 0.01); 0 disables."""
+    kl_coeff: float = Field(0.0, ge=0)
+    """Initial weight of RLlib's adaptive KL(old || new) penalty; 0 (default, as CleanRL and
+    MAPPO) disables it; > 0 turns it on, adapted towards a KL of 0.01."""
     grad_clip: float | None = Field(0.5, gt=0)
     """Global gradient-norm clip; null disables."""
     train_batch_size: int = Field(2000, ge=16)
-    """Env steps per training iteration (per learner)."""
+    """Env steps per training iteration (per learner). Each env step gives one row per
+    agent that acted in it: 2,000 env steps of spread (3 agents) are 6,000 rows."""
     minibatch_size: int = Field(256, ge=8)
-    """SGD minibatch size; must be <= train_batch_size."""
+    """Rows (agent steps) per SGD minibatch of the module with the most rows; every other
+    module is cut into as many minibatches. Unused when num_minibatches is set."""
+    num_minibatches: int | None = Field(None, ge=1, le=1024)
+    """SGD minibatches per module per epoch (CleanRL's and MAPPO's unit): each module's
+    rows are split into this many; 1 is MAPPO's MPE setting. Overrides minibatch_size."""
     num_epochs: int = Field(5, ge=1, le=100)
-    """SGD passes over each batch."""
+    """Passes over the batch per iteration: every module makes exactly this many passes
+    over its own rows, whatever its row count."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """``linear``: the learning rate falls linearly from lr to 0 over the run's
+    stop.env_steps (needs stop.env_steps)."""
+    symmetry_augmentation: bool = False
+    """Add each training row's mirror image (the env's declared symmetry, e.g. connect
+    four's left-right mirror) to the batch: twice the rows per update, same env steps."""
+    bootstrap_truncated: bool = True
+    """A time limit is not a terminal state: GAE bootstraps V(s_T) from the final
+    observation of a truncated episode (false: treat it as terminal, as RLlib does)."""
 
     model_config = ConfigDict(
         extra="forbid", use_attribute_docstrings=True, frozen=True, populate_by_name=True
@@ -192,7 +226,7 @@ class AlgorithmSpec(_Model):
 
     @model_validator(mode="after")
     def _minibatch(self) -> AlgorithmSpec:
-        if self.minibatch_size > self.train_batch_size:
+        if self.minibatch_size > self.train_batch_size and self.num_minibatches is None:
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be <= train_batch_size "
                 f"({self.train_batch_size})"
@@ -326,6 +360,9 @@ class Spec(_Model):
             frozen = set(p.train) & set(p.frozen)
             if frozen:
                 raise ValueError(f"policies {sorted(frozen)} are frozen and cannot be in policies.train")
+        if self.algorithm.lr_schedule == "linear" and self.stop.env_steps is None:
+            raise ValueError("algorithm.lr_schedule: linear anneals over stop.env_steps: set "
+                             "stop.env_steps, or use lr_schedule: constant")
         if self.league is not None and self.algorithm.name != "ppo":
             raise ValueError(f"algorithm.name: {self.algorithm.name} does not run with a league "
                              f"yet; use name: ppo, or remove league")
@@ -382,10 +419,54 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def env_preset(data: dict[str, Any]) -> dict[str, Any]:
+    """The registry's tuned settings for the spec's env (``EnvEntry.preset``), less what
+    the spec sets itself; ``{}`` for an unknown id or an env without a preset.
+
+    A spec that sets ``algorithm.minibatch_size`` (and not ``num_minibatches``) keeps its
+    minibatch size: the preset's ``num_minibatches`` would silently override it.
+    """
+    from envs.registry import check_env_id
+
+    env = data.get("env")
+    try:
+        entry = check_env_id(env.get("id")) if isinstance(env, dict) else None
+    except KeyError:
+        return {}
+    if entry is None or not entry.preset:
+        return {}
+    preset = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.preset.items()}
+    algorithm = data.get("algorithm") if isinstance(data.get("algorithm"), dict) else {}
+    if "minibatch_size" in algorithm and "num_minibatches" not in algorithm:
+        preset.get("algorithm", {}).pop("num_minibatches", None)
+    return preset
+
+
+def preset_keys(data: dict[str, Any]) -> list[str]:
+    """Dotted keys whose value comes from the env's preset (not set by the spec)."""
+    out = []
+
+    def walk(preset: dict[str, Any], given: Any, prefix: str) -> None:
+        for key, value in preset.items():
+            mine = given.get(key) if isinstance(given, dict) else None
+            if isinstance(value, dict):
+                walk(value, mine if isinstance(mine, dict) else {}, f"{prefix}{key}.")
+            elif not (isinstance(given, dict) and key in given):
+                out.append(f"{prefix}{key}")
+
+    walk(env_preset(data), data, "")
+    return out
+
+
 def spec_from_dict(data: Any, source: str = "spec") -> Spec:
-    """Validate plain data as a Spec, raising a one-line ``SpecError``."""
+    """Validate plain data as a Spec, raising a one-line ``SpecError``.
+
+    Values come from, lowest first: the field defaults, the env's preset in the registry
+    (``env_preset``), the spec itself.
+    """
     if not isinstance(data, dict):
         raise SpecError(f"{source}: the spec must be a YAML mapping (key: value), got {type(data).__name__}")
+    data = _merge(env_preset(data), data)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as err:
@@ -401,6 +482,15 @@ def spec_from_dict(data: Any, source: str = "spec") -> Spec:
     if spec.env.preprocess not in STACKS:
         raise SpecError(f"{source}: env.preprocess: unknown stack {spec.env.preprocess!r}; "
                         f"choose one of {', '.join(STACKS)}")
+    if spec.algorithm.symmetry_augmentation and entry.symmetry is None:
+        raise SpecError(f"{source}: algorithm.symmetry_augmentation: {spec.env.id} declares no "
+                        f"symmetry; set it to false")
+    if spec.algorithm.symmetry_augmentation and spec.algorithm.name == "mappo":
+        raise SpecError(f"{source}: algorithm.symmetry_augmentation: mappo's central critic "
+                        f"input has no mirror; use ppo or ippo, or set it to false")
+    if spec.policies.model.encoder == "cnn" and entry.board is None:
+        raise SpecError(f"{source}: policies.model.encoder: cnn needs a board observation; "
+                        f"{spec.env.id} declares none: use encoder: mlp")
     if spec.env.shaping is not None and entry.api != "parallel":
         raise SpecError(
             f"{source}: env.shaping: {spec.env.id} is turn-based (aec); reward shaping needs a "
@@ -414,6 +504,31 @@ def spec_from_dict(data: Any, source: str = "spec") -> Spec:
     return spec
 
 
+def read_spec_data(path: str | Path, overrides: list[str] | None = None) -> Any:
+    """The spec file's YAML as plain data, ``--set`` overrides applied (not validated).
+
+    Raises:
+        SpecError: a missing file, YAML syntax error or text that is not UTF-8.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path} (check the path; examples are in experiments/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text; save the spec as UTF-8 YAML") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "syntax error"
+        raise SpecError(f"{path}: YAML syntax error{where}: {problem}; fix the YAML") from None
+    if data is None:
+        data = {}
+    if overrides and isinstance(data, dict):
+        data = _merge(data, parse_overrides(overrides))
+    return data
+
+
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     """Load, override and validate a YAML experiment spec.
 
@@ -424,21 +539,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     Raises:
         SpecError: with one line naming the problem and the fix.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file not found: {path} (check the path; examples are in experiments/)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "syntax error"
-        raise SpecError(f"{path}: YAML syntax error{where}: {problem}; fix the YAML") from None
-    if data is None:
-        data = {}
-    if overrides and isinstance(data, dict):
-        data = _merge(data, parse_overrides(overrides))
-    return spec_from_dict(data, source=str(path))
+    return spec_from_dict(read_spec_data(path, overrides), source=str(Path(path)))
 
 
 def dump_spec(spec: Spec, path: Path) -> None:

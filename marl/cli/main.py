@@ -113,7 +113,7 @@ def _print_eval(rows: list[Any], title: str) -> None:
         table.add_column("W / D / L", justify="right")
         table.add_column("score (95% CI)", justify="right")
     for r in rows:
-        cells = [r.pairing, *(f"{r.team_returns.get(t, float('nan')):.2f}" for t in teams)]
+        cells = [r.label, *(f"{r.team_returns.get(t, float('nan')):.2f}" for t in teams)]
         if has_wdl:
             if r.wins is None:
                 cells += ["", ""]
@@ -130,7 +130,10 @@ def _print_eval(rows: list[Any], title: str) -> None:
 def eval_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
     episodes: Annotated[int | None, typer.Option(min=1, help="Episodes per pairing.")] = None,
-    greedy: Annotated[bool, typer.Option(help="Argmax actions instead of sampling.")] = False,
+    actions: Annotated[str, typer.Option(
+        help="How trained policies act: both (sampled rows, then greedy), sampled, or "
+        "greedy (argmax over legal actions).")] = "both",
+    greedy: Annotated[bool, typer.Option(help="Greedy only (same as --actions greedy).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     player: Annotated[str | None, typer.Option(
         help="Head to head: RUN_DIR's league player or policy (default: its first learner).")] = None,
@@ -140,7 +143,8 @@ def eval_cmd(
 ) -> None:
     """Play the trained policies as trained, against random, and all-random; print a table.
 
-    Competitive turn-based games add wins/draws/losses with a 95% Wilson interval.
+    Each pairing is played with sampled and with greedy actions (--actions). Competitive
+    turn-based games add wins/draws/losses with a 95% Wilson interval.
     The JSON is also written to RUN_DIR/eval.json. With --vs (and --player), play two
     players head to head instead: W/D/L per seat with 95% Wilson intervals.
     """
@@ -155,7 +159,9 @@ def eval_cmd(
     from marl.run import atomic_write_text
 
     defaults_for_headless()
-    rows = evaluate_run(run_dir, episodes, greedy)
+    if actions not in ("both", "sampled", "greedy"):
+        raise MarlError(f"--actions {actions}: choose both, sampled or greedy")
+    rows = evaluate_run(run_dir, episodes, "greedy" if greedy else actions)
     payload = json.dumps([r.to_dict() for r in rows], indent=2, default=float)
     atomic_write_text(run_dir / "eval.json", payload)
     if as_json:
@@ -169,17 +175,28 @@ def eval_cmd(
 def spec_validate(
     spec_path: Annotated[Path, typer.Argument(metavar="SPEC")],
     overrides: SetOpt = None,
+    resolved: Annotated[bool, typer.Option(
+        "--resolved", help="Also say which settings came from the env's preset and what the "
+        "spec resolved to (agents, spaces, teams, policies, critic).")] = False,
 ) -> None:
-    """Check a spec (and overrides) without starting anything; print the resolved spec."""
+    """Check a spec (and overrides) without starting anything; print the effective spec.
+
+    Every setting is printed: the spec's own, the env's preset for what the spec leaves
+    out (see `marl envs list`), and the defaults for the rest.
+    """
     import yaml
 
-    from marl.spec import load_spec
-
-    spec = load_spec(spec_path, overrides)
     from marl.experiment import resolve
+    from marl.spec import preset_keys, read_spec_data, spec_from_dict
 
-    resolve(spec)  # builds the env once (no Ray): policies, teams, critic input
+    data = read_spec_data(spec_path, overrides)
+    spec = spec_from_dict(data, source=str(spec_path))
+    exp = resolve(spec)  # builds the env once (no Ray): policies, teams, critic input
     typer.echo(yaml.safe_dump(spec.to_dict(), sort_keys=False), nl=False)
+    if resolved:
+        from_preset = preset_keys(data) if isinstance(data, dict) else []
+        typer.echo(yaml.safe_dump({"from_env_preset": from_preset,
+                                   "resolved": exp.summary()}, sort_keys=False), nl=False)
     typer.echo(f"ok: {spec_path} is valid", err=True)
 
 

@@ -30,7 +30,7 @@ LEGACY_MODULES: dict[str, str] = {
     "marl.rllib.mappo": "marl.rllib.learners",
     "marl.rllib.mappo.config": "marl.rllib.learners.mappo",
     "marl.rllib.mappo.learner": "marl.rllib.learners.mappo",
-    "marl.rllib.mappo.module": "marl.rllib.modules.team_critic",
+    "marl.rllib.mappo.module": "marl.rllib.modules.actor_critic",
     "marl.rllib.mappo.value_norm": "marl.rllib.modules.value_norm",
     "marl.rllib.mappo.connectors": "marl.rllib.connectors.team_gae",
     "marl.rllib.mappo.losses": "marl.rllib.learners.losses",

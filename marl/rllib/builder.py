@@ -2,10 +2,10 @@
 settings.
 
     build_config(exp)
-      PPOConfig | MappoConfig            algorithm.name (ppo | ippo, mappo)
+      MarlPPOConfig | MappoConfig        algorithm.name (ppo | ippo, mappo): the learner
       .environment / .env_runners / .learners / .training   from the spec
-      .multi_agent / .rl_module          one RLModuleSpec per policy of ``exp.plan``
-      configure_team_critic              ippo/mappo: TeamCriticModule + MappoTorchLearner
+      .multi_agent / .rl_module          one ActorCriticModule spec per policy of ``exp.plan``
+                                         (rllib/modules/specs.py; mappo: central critic)
       configure_league                   league: one module per player (rllib/league)
       .callbacks                         cluster hooks, social metrics, league
       configure_sampler                  stock or lean env runner (rllib/sampling)
@@ -17,66 +17,48 @@ from typing import Any
 
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from marl.algorithms import get_algorithm
 from marl.experiment import Experiment
 from marl.rllib.callbacks.cluster import ClusterHooks
 from marl.rllib.callbacks.social import social_callbacks
 from marl.rllib.env.creator import register
 from marl.rllib.learners.mappo import MappoConfig
+from marl.rllib.learners.ppo import MarlPPOConfig
 from marl.rllib.mapping import AgentToPolicy
 from marl.rllib.modules.specs import module_specs
 
-__all__ = ["build_config", "config_class", "configure_team_critic", "with_resources"]
+__all__ = ["build_config", "config_class", "learner_settings", "learning_rate", "with_resources"]
 
 
 def config_class(algorithm: str) -> type[PPOConfig]:
-    """``PPOConfig`` for ppo, ``MappoConfig`` for ippo/mappo."""
-    from marl.algorithms import get_algorithm
-
-    return MappoConfig if get_algorithm(algorithm).team_critic else PPOConfig
+    """``MarlPPOConfig`` for ppo, ``MappoConfig`` for ippo/mappo."""
+    return MappoConfig if get_algorithm(algorithm).team_critic else MarlPPOConfig
 
 
-def configure_team_critic(config: PPOConfig, exp: Experiment) -> PPOConfig:
-    """Turn the builder's PPO config into ippo/mappo; ``ppo`` passes through unchanged.
+def learner_settings(exp: Experiment) -> dict[str, Any]:
+    """``learner_config_dict`` of the run: marl's PPO fixes and, for ippo/mappo, the team
+    critic's value loss (read by ``marl.rllib.learners``)."""
+    alg = exp.spec.algorithm
+    out: dict[str, Any] = {"marl": {"bootstrap_truncated": alg.bootstrap_truncated,
+                                    "num_minibatches": alg.num_minibatches,
+                                    "per_module_epochs": True}}
+    if alg.symmetry_augmentation:
+        out["marl"]["symmetry"] = {"kind": exp.entry.symmetry, "board": list(exp.entry.board),
+                                   "num_actions": exp.num_actions(exp.agents[0])}
+    if exp.algorithm.team_critic:
+        critic = alg.critic
+        out["team_critic"] = {"vf_loss": critic.vf_loss, "huber_delta": critic.huber_delta,
+                              "value_clip": critic.value_clip}
+    return out
 
-    Sets the team-critic module for every non-frozen policy and the learner's value-loss
-    settings; the critic input rides in ``exp.env_config`` (mappo).
 
-    Raises:
-        SpecError: agents of one policy with critic inputs of different widths.
-    """
-    layout, plan = exp.critic, exp.plan
-    if layout is None:
-        return config
-    if not isinstance(config, MappoConfig):
-        raise TypeError("ippo/mappo need MappoConfig: build with config_class(spec.algorithm.name)")
-    from marl.rllib.modules.team_critic import TeamCriticModule
-
-    critic, model = exp.spec.algorithm.critic, exp.spec.policies.model
-    specs = dict(config.rl_module_spec.rl_module_specs)
-    for policy, module_spec in specs.items():
-        if policy in plan.frozen:
-            continue
-        model_config = {
-            "hidden": list(model.hidden),
-            "activation": model.activation,
-            "critic_hidden": list(critic.hidden or model.hidden),
-            "critic_input": "central" if layout.centralized else "own_obs",
-            "value_normalization": critic.value_normalization,
-        }
-        if layout.centralized:
-            model_config["critic_obs_dim"] = layout.width_of(plan.agents_of[policy], policy)
-        specs[policy] = RLModuleSpec(module_class=TeamCriticModule,
-                                     observation_space=module_spec.observation_space,
-                                     action_space=module_spec.action_space,
-                                     model_config=model_config)
-    return (
-        config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
-        .learners(learner_config_dict={"team_critic": {
-            "vf_loss": critic.vf_loss, "huber_delta": critic.huber_delta,
-            "value_clip": critic.value_clip}})
-    )
+def learning_rate(exp: Experiment) -> float | list[list[float]]:
+    """``lr``, or RLlib's piecewise schedule ``[[0, lr], [stop.env_steps, 0]]`` (linear)."""
+    alg = exp.spec.algorithm
+    if alg.lr_schedule == "linear":
+        return [[0, alg.lr], [int(exp.spec.stop.env_steps), 0.0]]
+    return alg.lr
 
 
 def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOConfig:
@@ -101,12 +83,13 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         .learners(num_learners=res.num_learners, num_gpus_per_learner=res.num_gpus_per_learner,
                   custom_resources_per_learner=dict(res.custom_resources_per_learner))
         .training(
-            lr=alg.lr, gamma=alg.gamma, lambda_=alg.lambda_, clip_param=alg.clip_param,
+            lr=learning_rate(exp), gamma=alg.gamma, lambda_=alg.lambda_, clip_param=alg.clip_param,
             vf_clip_param=alg.vf_clip_param, vf_loss_coeff=alg.vf_loss_coeff,
             entropy_coeff=alg.entropy_coeff, grad_clip=alg.grad_clip,
             use_kl_loss=alg.kl_coeff > 0, kl_coeff=alg.kl_coeff,
             train_batch_size_per_learner=alg.train_batch_size,
             minibatch_size=alg.minibatch_size, num_epochs=alg.num_epochs,
+            learner_config_dict=learner_settings(exp),
         )
         .multi_agent(
             policies=set(plan.agents_of),
@@ -116,8 +99,6 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(exp, plan)))
         .debugging(seed=spec.seed, log_level="ERROR")
     )
-    # ippo/mappo: team-critic modules and the MAPPO learner (marl/rllib/learners/mappo.py).
-    config = configure_team_critic(config, exp)
     callbacks = [ClusterHooks, *social_callbacks(exp), *(callbacks or [])]
     if exp.has_league:  # policies come from the league: marl/rllib/league/layout.py
         from marl.rllib.league.callback import LeagueCallback

@@ -1,7 +1,8 @@
 """RLlib result dicts -> our flat metric keys, grouped by concern and policy.
 
     rollout/episode_return_mean, rollout/<policy>/episode_return_mean, rollout/<custom>
-    train/<policy>/{policy_loss, vf_loss, entropy, mean_kl_loss, vf_explained_var, ...}
+    train/<policy>/{policy_loss, vf_loss, entropy, mean_kl_loss, vf_explained_var,
+                    learning_rate, num_module_steps_trained (rows x epochs), ...}
     perf/{env_steps_total, iteration}
 """
 
@@ -14,7 +15,10 @@ __all__ = ["flatten_result"]
 
 _TRAIN_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "mean_kl_loss",
                "vf_explained_var", "total_loss", "gradients_default_optimizer_global_norm",
-               "value_norm_mean", "value_norm_std")  # the last two: ippo/mappo
+               "value_norm_mean", "value_norm_std",  # ippo/mappo
+               "num_module_steps_trained")
+# RLlib's name -> ours
+_RENAMED = {"default_optimizer_learning_rate": "learning_rate"}
 _ROLLOUT_KEYS = ("episode_return_mean", "episode_return_min", "episode_return_max",
                  "episode_len_mean", "num_episodes")
 
@@ -46,6 +50,9 @@ def flatten_result(result: dict[str, Any]) -> dict[str, float]:
         for key in _TRAIN_KEYS:
             if (v := _num(stats.get(key))) is not None:
                 out[f"train/{mid}/{key}"] = v
+        for key, ours in _RENAMED.items():
+            if (v := _num(stats.get(key))) is not None:
+                out[f"train/{mid}/{ours}"] = v
     out["perf/env_steps_total"] = float(result.get("num_env_steps_sampled_lifetime", 0.0))
     out["perf/iteration"] = float(result.get("training_iteration", 0))
     if (v := _num(result.get("time_this_iter_s"))) is not None:

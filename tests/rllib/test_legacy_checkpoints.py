@@ -11,9 +11,7 @@ metrics callback).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,28 +22,7 @@ from marl.cli.main import app
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_runs"
 RUNS = {p.name.split("-")[0]: p for p in sorted(FIXTURES.iterdir())}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session() -> Iterator[None]:
-    import ray
-
-    saved = {k: os.environ.get(k) for k in ("WANDB_MODE", "SDL_VIDEODRIVER")}
-    os.environ.update(WANDB_MODE="disabled", SDL_VIDEODRIVER="dummy")
-    started = not ray.is_initialized()
-    if started:
-        from marl.rllib.trainer import init_ray
-        from marl.spec import spec_from_dict
-
-        init_ray(spec_from_dict({"name": "t", "env": {"id": "cooperative/spread-v0"},
-                                 "resources": {"num_cpus": 2}}))
-    yield
-    if started:
-        ray.shutdown()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 def _copy(name: str, tmp_path: Path) -> Path:

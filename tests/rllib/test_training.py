@@ -97,29 +97,6 @@ def tensorboard_scalars(log_dir: Path) -> dict[str, dict[int, float]]:
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-@pytest.fixture(scope="module")
-def ray_session() -> Iterator[None]:
-    """One local Ray for every training in this module; env vars restored afterwards."""
-    import ray
-
-    saved = {k: os.environ.get(k) for k in ("WANDB_MODE", "WANDB_SILENT", "SDL_VIDEODRIVER")}
-    os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", SDL_VIDEODRIVER="dummy")
-    started = not ray.is_initialized()
-    if started:
-        from marl.rllib.trainer import init_ray
-        from marl.spec import spec_from_dict
-
-        init_ray(spec_from_dict({"name": "t", "env": {"id": "cooperative/spread-v0"}, **TINY}))
-    yield
-    if started:
-        ray.shutdown()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
 def _write_spec(tmp_path: Path, name: str, env: dict, **over: Any) -> Path:
     data = {"name": name, "env": env, **TINY, "storage": str(tmp_path / "runs"), **over}
     path = tmp_path / f"{name}.yaml"
@@ -217,8 +194,10 @@ def test_eval_json_reports_win_draw_loss(c4_run: Path) -> None:
                           env={**os.environ, "WANDB_MODE": "disabled"})
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert [r["pairing"] for r in rows] == ["trained", "random", "player_0 trained vs random",
-                                            "player_1 trained vs random"]
+    trained = ["trained", "player_0 trained vs random", "player_1 trained vs random"]
+    assert [(r["pairing"], r["actions"]) for r in rows] == [
+        ("trained", "sampled"), ("random", "sampled"), *((p, "sampled") for p in trained[1:]),
+        *((p, "greedy") for p in trained)]  # random vs random is played once
     for row in rows:
         assert row["episodes"] == 6
         assert row["wins"] + row["draws"] + row["losses"] == 6
@@ -226,6 +205,10 @@ def test_eval_json_reports_win_draw_loss(c4_run: Path) -> None:
         assert sum(row["team_returns"].values()) == pytest.approx(0.0)
         assert 0.0 <= row["extra"]["score_ci_low"] <= row["extra"]["score_ci_high"] <= 1.0
     assert rows[2]["extra"]["focal"] == "player_0" and rows[3]["extra"]["focal"] == "player_1"
+    # Greedy play of one fixed policy from the same start is the same game every episode
+    # unless the opponent samples: trained vs itself, greedy, repeats one result.
+    greedy_self = rows[4]
+    assert max(greedy_self["wins"], greedy_self["draws"], greedy_self["losses"]) == 6
     assert json.loads((c4_run / "eval.json").read_text()) == rows
 
 

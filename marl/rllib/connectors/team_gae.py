@@ -1,14 +1,17 @@
-"""Learner connector pieces of ippo/mappo: the critic's input column and GAE on it.
+"""Learner connector pieces: the critic's input column (mappo) and GAE on the critic.
 
-Learner pipeline (``MappoTorchLearner.build``)::
+Learner pipeline (``PPOLearner.build``, ``MappoTorchLearner.build``)::
 
+    BootstrapTruncated              time limits are not terminal (connectors/time_limit.py)
     AddOneTsToEpisodesAndTruncate   (RLlib: + bootstrap step per episode chunk)
     AddCriticObs                    infos[t]["critic_obs"] -> column critic_obs (mappo)
     ... RLlib defaults: obs, actions, logp, agent -> module, batching, tensors ...
-    TeamGAE                         values from the team critic -> advantages, targets
+    TeamGAE                         values from the module's critic -> advantages, targets
 
-``TeamGAE`` replaces RLlib's ``GeneralAdvantageEstimation``: it also folds the new targets
-into the critic's running statistics and hands the loss normalized targets.
+``TeamGAE`` replaces RLlib's ``GeneralAdvantageEstimation`` for every algorithm:
+advantages are standardized over real rows only (not the bootstrap rows), and with a
+ValueNorm (ippo/mappo) it folds the new targets into the critic's running statistics and
+hands the loss normalized targets.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ __all__ = ["AddCriticObs", "TeamGAE", "team_critic_module"]
 
 
 def team_critic_module(rl_module: Any, module_id: str) -> Any | None:
-    """The (unwrapped) module if it is a TeamCriticModule with a critic, else None."""
-    from marl.rllib.modules.team_critic import TeamCriticModule
+    """The (unwrapped) module if it is a ActorCriticModule with a critic, else None."""
+    from marl.rllib.modules.actor_critic import ActorCriticModule
 
     if module_id not in rl_module:
         return None
     module = rl_module[module_id]
     module = module.unwrapped() if hasattr(module, "unwrapped") else module
-    if isinstance(module, TeamCriticModule) and module.has_critic:
+    if isinstance(module, ActorCriticModule) and module.has_critic:
         return module
     return None
 

@@ -2,7 +2,9 @@
 
 Two thin adapters instead of RLlib's ``PettingZooEnv``/``ParallelPettingZooEnv``: they
 follow RLlib's done-agent contract (a finished agent gets its final observation and
-reward once, then nothing) and cast observations once, here, so connectors do not.
+reward once, then nothing) and cast observations once, here, so connectors do not. An
+agent the env reports both terminated and truncated is passed on as terminated only,
+so a truncated flag means a time limit (``marl.rllib.connectors.time_limit``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class AecAdapter(MultiAgentEnv):
         obs, rew, term, trunc, info = {}, {}, {}, {}, {}
         while env.agents:
             agent = env.agent_selection
-            done_t, done_tr = env.terminations[agent], env.truncations[agent]
+            done_t = bool(env.terminations[agent])
+            done_tr = bool(env.truncations[agent]) and not done_t  # terminated wins
             obs[agent] = env.observe(agent)
             rew[agent] = float(env._cumulative_rewards[agent])
             term[agent], trunc[agent] = done_t, done_tr
@@ -106,8 +109,10 @@ class ParallelAdapter(MultiAgentEnv):
         obs, rew, term, trunc, infos = self.env.step(action_dict)
         self.agents = list(self.env.agents)
         all_gone = not self.env.agents
-        term = dict(term)
-        trunc = dict(trunc)
+        term = {a: bool(v) for a, v in term.items()}
+        # An agent both terminated and truncated is terminated (Gymnasium's rule), so a
+        # truncated flag always means "cut by a time limit: bootstrap" to the learner.
+        trunc = {a: bool(v) and not term.get(a, False) for a, v in trunc.items()}
         term["__all__"] = all_gone and all(term.values())
         trunc["__all__"] = all_gone and not term["__all__"]
         return self._cast(obs), {a: float(r) for a, r in rew.items()}, term, trunc, infos

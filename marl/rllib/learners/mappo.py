@@ -1,16 +1,15 @@
 """ippo/mappo on RLlib's new API stack (RLlib 2.58 ships no new-stack MAPPO).
 
-``MappoConfig`` is ``PPOConfig`` (same ``PPO`` algorithm, same training step) with two
-changes: its Learner is ``MappoTorchLearner``, and env runners build every module with
-``inference_only=True`` so they hold actors only. (RLlib keeps a listed module spec's own
-``inference_only=False`` on env runners, which would build and never sync the critic.)
+``MappoConfig`` is ``MarlPPOConfig`` (same ``PPO`` algorithm, same training step, env
+runners with actors only) whose Learner is ``MappoTorchLearner``.
 
-``MappoTorchLearner`` is RLlib's PPO Learner with the team critic's pipeline
+``MappoTorchLearner`` is marl's PPO Learner (``learners/ppo.py``: time-limit bootstrap,
+Adam eps, exact epochs per module) with the team critic's pipeline
 (``marl.rllib.connectors.team_gae``) and loss (``marl.rllib.learners.losses``). Settings
 come from ``config.learner_config_dict["team_critic"]``: ``vf_loss`` (huber|mse),
 ``huber_delta``, ``value_clip`` (float or None).
 
-The module is ``marl.rllib.modules.team_critic.TeamCriticModule``; the builder
+The module is ``marl.rllib.modules.actor_critic.ActorCriticModule``; the builder
 (``marl.rllib.builder.configure_team_critic``) wires the three together.
 """
 
@@ -22,51 +21,34 @@ import torch
 from ray.rllib.algorithms.ppo.ppo import (LEARNER_RESULTS_KL_KEY,
                                           LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
                                           LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY)
-from ray.rllib.algorithms.ppo import PPOConfig
-from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
-from ray.rllib.connectors.learner import (AddOneTsToEpisodesAndTruncate,
-                                          GeneralAdvantageEstimation)
+from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
-from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.utils.torch_utils import explained_variance
 
-from marl.rllib.connectors.team_gae import AddCriticObs, TeamGAE
+from marl.rllib.connectors.team_gae import AddCriticObs
 from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
+from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
 
 __all__ = ["MappoConfig", "MappoTorchLearner"]
 
 
-class MappoConfig(PPOConfig):
-    """PPOConfig whose Learner trains team critics and whose env runners hold actors only."""
+class MappoConfig(MarlPPOConfig):
+    """MarlPPOConfig whose Learner trains team critics (``MappoTorchLearner``)."""
 
     def get_default_learner_class(self) -> type:
         return MappoTorchLearner
 
-    def get_multi_rl_module_spec(self, *args: Any, inference_only: bool = False,
-                                 **kwargs: Any) -> MultiRLModuleSpec:
-        spec = super().get_multi_rl_module_spec(*args, inference_only=inference_only, **kwargs)
-        if inference_only:  # env runners: actors only; critics stay on the learners
-            for module_spec in spec.rl_module_specs.values():
-                module_spec.inference_only = True
-            spec.inference_only = True
-        return spec
 
-
-class MappoTorchLearner(PPOTorchLearner):
+class MappoTorchLearner(PPOLearner):
     """PPO policy loss + the team critic's normalized, optionally clipped Huber value loss."""
 
     def build(self) -> None:
-        super().build()
+        super().build()  # PPOLearner: bootstrap at time limits, TeamGAE
         pipeline = self._learner_connector
         if pipeline is None or not self.config.add_default_connectors_to_learner_pipeline:
             return
-        names = [type(c) for c in pipeline.connectors]
-        if AddOneTsToEpisodesAndTruncate not in names or GeneralAdvantageEstimation not in names:
-            raise RuntimeError("unexpected learner pipeline: RLlib's PPO defaults not found")
-        pipeline.remove(GeneralAdvantageEstimation)
         pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCriticObs())
-        pipeline.append(TeamGAE(gamma=self.config.gamma, lambda_=self.config.lambda_))
 
     def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
                                 fwd_out: dict[str, Any]) -> torch.Tensor:

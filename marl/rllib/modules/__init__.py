@@ -1,11 +1,12 @@
 """RLModules: the networks that act (and, on learners, evaluate).
 
-    masked_ppo.py   MaskedPPOModule: RLlib's default PPO actor-critic + action masks (ppo)
-    team_critic.py  TeamCriticModule: actor + learner-only (optionally central) critic
-                    (ippo, mappo); ``mlp`` with orthogonal init
-    value_norm.py   ValueNorm: running statistics of value targets (MAPPO)
-    scripted.py     RandomPolicyModule, AlphaBetaModule: frozen opponents, no weights
-    specs.py        one RLModuleSpec per policy of a resolved experiment
+    actor_critic.py  ActorCriticModule: the one actor-critic of ppo, ippo and mappo
+                     (mlp or cnn encoder, learner-only critic, optionally central),
+                     ``mask_logits``: the one masking function
+    value_norm.py    ValueNorm: running statistics of value targets (ippo, mappo)
+    scripted.py      RandomPolicyModule, AlphaBetaModule: frozen opponents, no weights
+    specs.py         one RLModuleSpec per policy of a resolved experiment
+    masked_ppo.py    MaskedPPOModule: ppo's module in marl 0.1 (its checkpoints load)
 
 Checkpoints name module classes by import path; ``MaskedPPOModule`` and
 ``RandomPolicyModule`` are re-exported here, where checkpoints of marl 0.1 look them up.

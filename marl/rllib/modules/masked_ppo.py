@@ -1,14 +1,15 @@
-"""RLlib's default PPO actor-critic with action masks (the module of ``algorithm.name: ppo``)."""
+"""RLlib's default PPO actor-critic with action masks: ppo's module in marl 0.1, kept so
+its checkpoints load and evaluate (new runs use ``actor_critic.ActorCriticModule``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import gymnasium as gym
-import torch
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core.columns import Columns
-from ray.rllib.utils.torch_utils import FLOAT_MIN
+
+from marl.rllib.modules.actor_critic import mask_logits
 
 __all__ = ["MaskedPPOModule"]
 
@@ -38,9 +39,7 @@ class MaskedPPOModule(DefaultPPOTorchRLModule):
 
     @staticmethod
     def _mask(out: dict[str, Any], mask: Any) -> dict[str, Any]:
-        if mask is not None:
-            out[Columns.ACTION_DIST_INPUTS] = out[Columns.ACTION_DIST_INPUTS] + torch.clamp(
-                torch.log(mask), min=FLOAT_MIN)
+        out[Columns.ACTION_DIST_INPUTS] = mask_logits(out[Columns.ACTION_DIST_INPUTS], mask)
         return out
 
     def _forward_inference(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

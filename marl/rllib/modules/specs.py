@@ -6,6 +6,8 @@ built for a space that differs from what its env runner feeds it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
@@ -13,10 +15,10 @@ from marl.errors import SpecError
 from marl.experiment import Experiment
 from marl.policies import PolicyPlan
 from marl.rllib.env.adapters import as_float32
-from marl.rllib.modules.masked_ppo import MaskedPPOModule
+from marl.rllib.modules.actor_critic import ActorCriticModule
 from marl.rllib.modules.scripted import RandomPolicyModule
 
-__all__ = ["module_specs", "rllib_spaces"]
+__all__ = ["actor_critic_config", "module_specs", "rllib_spaces"]
 
 
 def rllib_spaces(exp: Experiment) -> tuple[dict[str, gym.Space], dict[str, gym.Space]]:
@@ -41,11 +43,28 @@ def _spaces_for(policy: str, plan: PolicyPlan, exp: Experiment) -> tuple[gym.Spa
     return obs, act
 
 
+def actor_critic_config(exp: Experiment, policy: str) -> dict[str, Any]:
+    """``model_config`` of the ActorCriticModule that plays ``policy``."""
+    model, algorithm = exp.spec.policies.model, exp.spec.algorithm
+    config: dict[str, Any] = {
+        "encoder": model.encoder, "hidden": list(model.hidden), "activation": model.activation,
+        "input_norm": model.input_norm, "critic_input": "own_obs",
+        # ppo's critic fits raw returns (RLlib's value loss); ippo/mappo use a ValueNorm.
+        "value_normalization": exp.algorithm.team_critic and algorithm.critic.value_normalization,
+        "critic_hidden": list(algorithm.critic.hidden or model.hidden),
+    }
+    if model.encoder == "cnn":
+        config["conv"] = [list(c) for c in model.conv]
+        config["board"] = list(exp.entry.board)
+    layout = exp.critic
+    if layout is not None and layout.centralized and policy in layout.team_of_policy:
+        config["critic_input"] = "central"
+        config["critic_obs_dim"] = layout.width_of(exp.plan.agents_of[policy], policy)
+    return config
+
+
 def module_specs(exp: Experiment, plan: PolicyPlan) -> dict[str, RLModuleSpec]:
     """One RLModuleSpec per policy, spaces given explicitly (no inference by mapping)."""
-    model = exp.spec.policies.model
-    model_config = {"fcnet_hiddens": list(model.hidden), "fcnet_activation": model.activation,
-                    "head_fcnet_hiddens": []}
     specs = {}
     for policy in plan.agents_of:
         obs, act = _spaces_for(policy, plan, exp)
@@ -53,7 +72,7 @@ def module_specs(exp: Experiment, plan: PolicyPlan) -> dict[str, RLModuleSpec]:
             specs[policy] = RLModuleSpec(module_class=RandomPolicyModule,
                                          observation_space=obs, action_space=act)
         else:
-            specs[policy] = RLModuleSpec(
-                module_class=MaskedPPOModule if exp.entry.masked else None,
-                observation_space=obs, action_space=act, model_config=model_config)
+            specs[policy] = RLModuleSpec(module_class=ActorCriticModule, observation_space=obs,
+                                         action_space=act,
+                                         model_config=actor_critic_config(exp, policy))
     return specs

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from envs.registry import check_env_id
 from marl.league import League, Reset, Snapshot, decision_from_dict
 from marl.experiment import resolve
 from marl.run import create_run_dir, latest_checkpoint, open_run_dir, save_checkpoint, train

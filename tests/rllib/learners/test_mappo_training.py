@@ -8,7 +8,6 @@ trains, and that checkpoints carry it and its normalization statistics.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,6 @@ TINY: dict[str, Any] = {
 }
 TAG_GROUPS = {"mode": "groups", "groups": {"adversary_*": "predators", "agent_*": "prey"},
               "model": {"hidden": [32]}}
-
-
-@pytest.fixture(scope="module")
-def ray_session() -> Iterator[None]:
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        from marl.rllib.trainer import init_ray
-
-        init_ray(_spec("cooperative/spread-v0", "mappo"))
-    yield
-    if started:
-        ray.shutdown()
 
 
 def _spec(env_id: str, algorithm: str, **over: Any):

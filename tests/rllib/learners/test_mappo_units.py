@@ -22,7 +22,7 @@ from marl.rllib.env.creator import make_rllib_env
 from marl.rllib.connectors.team_gae import AddCriticObs, TeamGAE
 from marl.rllib.env.critic_input import CRITIC_OBS
 from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
-from marl.rllib.modules.team_critic import TeamCriticModule
+from marl.rllib.modules.actor_critic import ActorCriticModule
 from marl.rllib.modules.value_norm import ValueNorm
 from marl.spec import spec_from_dict
 
@@ -149,9 +149,9 @@ def _episode(steps: int, rewards: dict[str, list[float]], terminated: bool) -> M
     return ep.to_numpy()
 
 
-def _module(critic_dim: int = 2 * OBS_DIM + 2, **config) -> TeamCriticModule:
+def _module(critic_dim: int = 2 * OBS_DIM + 2, **config) -> ActorCriticModule:
     return MultiRLModuleSpec(rl_module_specs={"shared": RLModuleSpec(
-        module_class=TeamCriticModule,
+        module_class=ActorCriticModule,
         observation_space=gym.spaces.Box(-1e3, 1e3, (OBS_DIM,), np.float32),
         action_space=gym.spaces.Discrete(3),
         model_config={"hidden": [8], "critic_input": "central", "critic_obs_dim": critic_dim,

@@ -13,7 +13,6 @@ either runner with ``pytest --sampler stock|lean`` (tests/conftest.py); here:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +43,6 @@ def _spec(env_id: str, **over: Any):
     for key, value in over.items():
         data[key] = {**data[key], **value} if isinstance(data.get(key), dict) else value
     return spec_from_dict(data)
-
-
-@pytest.fixture(scope="module")
-def ray_session() -> Iterator[None]:
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        from marl.rllib.trainer import init_ray
-
-        init_ray(_spec(SPREAD))
-    yield
-    if started:
-        ray.shutdown()
 
 
 # ------------------------------------------------------------------ env speed-ups (no Ray)

@@ -1,0 +1,190 @@
+"""The one actor-critic of ppo, ippo and mappo: decentralized actor, learner-only critic,
+a pluggable encoder, one masking function.
+
+    actor   pi(own obs) -> action logits           built everywhere (env runners, learners)
+    critic  V(critic input) -> value               built on learners only
+    value_norm  running target statistics          ippo/mappo, learners only
+
+The actor and the critic are separate networks (MAPPO's layout): the policy loss has no
+path into the critic and the value loss none into the actor. The critic input is the
+agent's own observation (ppo, ippo) or the batch column ``critic_obs`` (mappo: team
+observations or global state, see ``marl.rllib.env.critic_input``). Env runners build
+this module with ``inference_only=True`` (``MarlPPOConfig``), so the critic, its
+statistics and its input never reach them.
+
+Encoders (``model_config["encoder"]``), for the actor and an own-observation critic:
+
+    mlp   [LayerNorm] -> Linear-act per ``hidden`` width
+    cnn   the flat observation viewed as its board (H, W, C) -> Conv2d(k x k, same
+          padding)-ReLU per ``conv`` entry -> flatten -> Linear-act per ``hidden`` width
+
+A centralized critic is an MLP over ``critic_obs``. Initialisation as CleanRL and MAPPO:
+orthogonal, gain sqrt(2) on hidden layers, 0.01 on the policy head (the first policy is
+near uniform), 1 on the value head; zero biases.
+
+model_config:
+    encoder                 "mlp" (default) | "cnn"
+    hidden, activation      hidden widths after the encoder; tanh | relu
+    conv, board             cnn: [[channels, kernel], ...] and the board's [H, W, C]
+    input_norm              "none" (default) | "layernorm" on the actor's (and an
+                            own-obs critic's) input
+    critic_hidden           critic MLP widths (default: hidden)
+    critic_input            "own_obs" | "central"
+    critic_obs_dim          width of ``critic_obs`` (central only)
+    value_normalization     keep a ValueNorm (ippo/mappo: True; ppo: False, RLlib's GAE
+                            reads raw values)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.torch import TorchRLModule
+from ray.rllib.utils.torch_utils import FLOAT_MIN
+from torch import nn
+
+from marl.rllib.env.critic_input import CRITIC_OBS
+from marl.rllib.modules.value_norm import ValueNorm
+
+__all__ = ["ActorCriticModule", "TeamCriticModule", "encoder_layers", "mask_logits", "mlp"]
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def mask_logits(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Illegal actions get log(0) clamped to FLOAT_MIN: never sampled, no gradient.
+
+    The one masking function of every module (sampling, inference and the loss).
+    """
+    if mask is None:
+        return logits
+    return logits + torch.clamp(torch.log(mask), min=FLOAT_MIN)
+
+
+def _linear(in_dim: int, out_dim: int, gain: float) -> nn.Linear:
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class _Board(nn.Module):
+    """Flat observations (B, H*W*C, row-major as PettingZoo's boards) -> (B, C, H, W)."""
+
+    def __init__(self, board: tuple[int, int, int]):
+        super().__init__()
+        self.board = tuple(int(x) for x in board)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w, c = self.board
+        return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+
+
+def encoder_layers(in_dim: int, cfg: dict[str, Any], hidden: list[int], activation: str,
+                   kind: str = "mlp", input_norm: str = "none") -> tuple[list[nn.Module], int]:
+    """Layers of an encoder and its output width (see the module docstring)."""
+    act = _ACTIVATIONS[activation]
+    layers: list[nn.Module] = []
+    if kind == "cnn":
+        board = cfg.get("board")
+        if not board or math.prod(board) != in_dim:
+            raise ValueError(f"cnn encoder: board {board} does not hold {in_dim} inputs")
+        layers.append(_Board(tuple(board)))
+        channels = int(board[2])
+        for out_channels, kernel in cfg.get("conv") or [[64, 3], [64, 3]]:
+            conv = nn.Conv2d(channels, int(out_channels), int(kernel), padding=int(kernel) // 2)
+            nn.init.orthogonal_(conv.weight, math.sqrt(2))
+            nn.init.zeros_(conv.bias)
+            layers += [conv, nn.ReLU()]
+            channels = int(out_channels)
+        layers.append(nn.Flatten())
+        in_dim = channels * int(board[0]) * int(board[1])
+    elif input_norm == "layernorm":
+        layers.append(nn.LayerNorm(in_dim))
+    for width in hidden:
+        layers += [_linear(in_dim, width, math.sqrt(2)), act()]
+        in_dim = width
+    return layers, in_dim
+
+
+def mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str,
+        out_gain: float) -> nn.Sequential:
+    """MLP with orthogonal init (gain sqrt 2 hidden, ``out_gain`` output; CleanRL/MAPPO)."""
+    layers, width = encoder_layers(in_dim, {}, hidden, activation)
+    return nn.Sequential(*layers, _linear(width, out_dim, out_gain))
+
+
+def _actor_space(space: gym.Space) -> gym.Space:
+    if isinstance(space, gym.spaces.Dict) and "observations" in space.spaces:
+        return space["observations"]
+    return space
+
+
+class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
+    """Masked actor-critic with separate networks and a learner-only (optionally central)
+    critic; see the module docstring for ``model_config``."""
+
+    def setup(self) -> None:
+        cfg = self.model_config or {}
+        hidden = list(cfg.get("hidden", [64, 64]))
+        activation = cfg.get("activation", "tanh")
+        kind = cfg.get("encoder", "mlp")
+        input_norm = cfg.get("input_norm", "none")
+        obs_dim = gym.spaces.flatdim(_actor_space(self.observation_space))
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            out_dim = int(self.action_space.n)
+        elif isinstance(self.action_space, gym.spaces.Box):
+            out_dim = 2 * int(math.prod(self.action_space.shape))  # mean, log_std
+        else:
+            raise ValueError(f"marl's actor-critic supports Discrete and Box actions, "
+                             f"not {self.action_space}")
+        layers, width = encoder_layers(obs_dim, cfg, hidden, activation, kind, input_norm)
+        # One Sequential per network: parameter names stay pi.<i>/critic.<i> for every
+        # encoder (checkpoints of the MLP-only module load unchanged).
+        self.pi = nn.Sequential(*layers, _linear(width, out_dim, 0.01))
+        self.central = cfg.get("critic_input", "own_obs") == "central"
+        self.normalizes_values = bool(cfg.get("value_normalization", True))
+        if not self.inference_only:
+            critic_hidden = list(hidden if cfg.get("critic_hidden") is None
+                                 else cfg["critic_hidden"])
+            if self.central:
+                layers, width = encoder_layers(int(cfg["critic_obs_dim"]), cfg, critic_hidden,
+                                               activation)
+            else:
+                layers, width = encoder_layers(obs_dim, cfg, critic_hidden, activation, kind,
+                                               input_norm)
+            self.critic = nn.Sequential(*layers, _linear(width, 1, 1.0))
+            self.value_norm = ValueNorm() if self.normalizes_values else None
+
+    @property
+    def has_critic(self) -> bool:
+        return not self.inference_only
+
+    @staticmethod
+    def _own_obs(batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        obs = batch[Columns.OBS]
+        if isinstance(obs, dict):
+            return obs["observations"].flatten(1), obs["action_mask"]
+        return obs.flatten(1), None
+
+    def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        obs, mask = self._own_obs(batch)
+        return {Columns.ACTION_DIST_INPUTS: mask_logits(self.pi(obs), mask)}
+
+    def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
+        """Value of each row (normalized units when ``value_normalization``):
+        V(critic_obs) (mappo) or V(own obs) (ppo, ippo)."""
+        x = batch[CRITIC_OBS] if self.central else self._own_obs(batch)[0]
+        return self.critic(x).squeeze(-1)
+
+    def get_non_inference_attributes(self) -> list[str]:
+        return ["critic", "value_norm"] if self.normalizes_values else ["critic"]
+
+
+TeamCriticModule = ActorCriticModule
+"""The 0.1 name (ippo/mappo only then); checkpoints of marl 0.1 name it."""
