@@ -6,7 +6,7 @@ export WANDB_MODE ?= offline
 export SDL_VIDEODRIVER ?= dummy
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: demo test test-slow test-all test-cluster test-ray-up setup clean
+.PHONY: demo test lint test-slow test-all test-cluster test-ray-up setup clean
 
 $(BIN)/marl: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Lint (ruff: pyflakes rules, bare except, debugger imports) and a type check (mypy over
+# marl/ and envs/, all but marl/rllib; see pyproject.toml). .ci/run runs it first.
+lint: setup
+	$(BIN)/ruff check marl envs tests benchmarks
+	$(BIN)/mypy marl envs
 
 # Heavier real trainings kept out of the default lane (two-learner MAPPO, per-seat modules).
 test-slow: setup

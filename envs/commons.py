@@ -264,7 +264,8 @@ class CommonsHarvest(ParallelEnv, EzPickle):
         self.observation_spaces = {
             a: spaces.Box(0.0, 1.0, (obs_dim,), np.float32) for a in self.possible_agents
         }
-        self.action_spaces = {a: spaces.Discrete(8) for a in self.possible_agents}
+        self.action_spaces: dict[str, spaces.Discrete] = {
+            a: spaces.Discrete(8) for a in self.possible_agents}
         state_dim = self._h * self._w * (2 + num_agents) + 5 * num_agents + 1
         self.state_space = spaces.Box(0.0, 1.0, (state_dim,), np.float32)
         self.np_random, _ = seeding.np_random(None)
@@ -468,8 +469,8 @@ class CommonsHarvest(ParallelEnv, EzPickle):
         """
         t = max(self._t, 1)
         return {
-            "efficiency": social_metrics.efficiency(self._returns, t),
-            "equality": social_metrics.equality(self._apples),
+            "efficiency": social_metrics.efficiency(self._returns.tolist(), t),
+            "equality": social_metrics.equality(self._apples.tolist()),
             "sustainability": social_metrics.sustainability(self._harvest_times),
             "peace": social_metrics.peace(self._tagged_steps, self._n, self._t),
             "apples_left": float(self._cells[self._apple_cells, APPLE].sum()),

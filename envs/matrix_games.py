@@ -155,7 +155,8 @@ class IteratedMatrixGame(ParallelEnv, EzPickle):
         self._observation_spaces = {
             a: spaces.Box(0.0, 1.0, (obs_dim,), np.float32) for a in self.possible_agents
         }
-        self._action_spaces = {a: spaces.Discrete(2) for a in self.possible_agents}
+        self._action_spaces: dict[str, spaces.Discrete] = {
+            a: spaces.Discrete(2) for a in self.possible_agents}
         self.state_space = spaces.Box(0.0, 1.0, (6,), np.float32)
 
         self._round = 0

@@ -210,4 +210,6 @@ def load_player(ref: PlayerRef, exp: Experiment, greedy: bool = False, seed: int
         return scripted_policy(name, exp.num_actions(exp.agents[0]), seed)
     from marl.rllib.inference import checkpoint_policy
 
+    if ref.checkpoint is None:
+        raise RunError(f"player {ref.name!r} has no checkpoint to load weights from")
     return checkpoint_policy(ref.checkpoint, ref.player_id, greedy, seed)

@@ -15,6 +15,7 @@ Events hold no secrets: placement, counts and ids only.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,14 +37,26 @@ def close_events() -> None:
     _path = None
 
 
+TROUBLE = frozenset({"env_runners_lost", "env_runners_restarted", "resumed"})
+"""Events a user at a terminal always sees; the rest go to the file (and to stdout when it
+is a pipe, e.g. a Ray Job's log, or with ``MARL_VERBOSE=1`` / ``marl train --verbose``)."""
+
+
+def _loud(event: str) -> bool:
+    if event in TROUBLE or os.environ.get("MARL_VERBOSE") == "1":
+        return True
+    return not sys.stdout.isatty()
+
+
 def emit(event: str, **fields: Any) -> dict[str, Any]:
-    """Record one event (file, if opened, and stdout); returns it."""
+    """Record one event (file, if opened, and stdout when ``_loud``); returns it."""
     record = {"time": round(time.time(), 3), "event": event, **fields}
     line = json.dumps(record, default=str)
     if _path is not None:
         with _path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
-    print(f"[marl event] {line}", file=sys.stdout, flush=True)
+    if _loud(event):
+        print(f"[marl event] {line}", file=sys.stdout, flush=True)
     return record
 
 

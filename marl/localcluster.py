@@ -271,7 +271,7 @@ class LocalCluster:
 
         nodes = list_nodes(address=self.dashboard_url, detail=True, timeout=20,
                            raise_on_missing_output=False)
-        return [n.__dict__ if hasattr(n, "__dict__") else dict(n)
+        return [n.__dict__ if hasattr(n, "__dict__") else dict(n)  # type: ignore[call-overload]
                 for n in nodes if n.state == "ALIVE"]
 
     def node_ids(self) -> dict[str, str]:

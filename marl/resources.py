@@ -17,6 +17,7 @@ line naming the fields to change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from marl.errors import ClusterError
@@ -42,7 +43,7 @@ class Node:
     total: dict[str, float] = field(default_factory=dict)
 
 
-def demand(resources: object) -> list[Bundle]:
+def demand(resources: Any) -> list[Bundle]:
     """The actor bundles a ``ResourcesSpec`` asks for (see the module docstring)."""
     r = resources
     runner = {"CPU": float(r.num_cpus_per_env_runner),

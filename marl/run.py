@@ -23,6 +23,7 @@ import secrets
 import shutil
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,10 +88,15 @@ def open_run_dir(run_dir: Path, overrides: list[str] | None = None) -> tuple[Spe
                 f"the checkpoint); only {', '.join(RESUMABLE_SECTIONS)} can change on resume"
             )
     spec = load_spec(run_dir / "spec.yaml", overrides)
+    try:
+        run_id = json.loads((run_dir / "meta.json").read_text())["run_id"]
+    except (OSError, ValueError, KeyError) as err:
+        raise RunError(f"{run_dir}/meta.json cannot be read ({err}); is this a run directory "
+                       f"you can read?") from None
     if overrides and latest_checkpoint(run_dir) is not None:
         # Written back only for a run that can resume: a failed --resume changes nothing.
         dump_spec(spec, run_dir / "spec.yaml")
-    return spec, json.loads((run_dir / "meta.json").read_text())["run_id"]
+    return spec, run_id
 
 
 def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -110,7 +116,7 @@ def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def save_checkpoint(trainer: Any, run_dir: Path, keep: int, extra: dict[str, Any],
-                    hooks: list[Any] = ()) -> Path:
+                    hooks: Sequence[Any] = ()) -> Path:
     """Save into a temp dir, rename into place, then move the ``latest`` pointer.
 
     A crash at any point leaves ``latest`` naming a complete checkpoint.
@@ -238,11 +244,15 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
 
         league = LeagueRuntime.start(exp, trainer.algo, restore_from, run_dir=run_dir, sinks=sinks)
     hooks = [league] if league is not None else []
+    from marl.rllib.probe import WinRateProbe
+
+    probe = WinRateProbe.for_experiment(exp)  # self-play: a few games vs random now and then
 
     total, unit = _progress_target(spec)
     start = time.monotonic()
     done_now = {"iters": trainer.iteration, "steps": trainer.env_steps, "s": 0.0}[unit]
-    progress = ConsoleProgress(total, unit, start=done_now)
+    progress = ConsoleProgress(total, unit, start=done_now, setting=exp.entry.setting,
+                               league=exp.has_league)
     metrics: dict[str, float] = {}
     checkpoint = None
     since_ckpt = 0
@@ -254,6 +264,8 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
                 metrics, result = trainer.train()
                 if league is not None:
                     metrics.update(league.after_iteration(result))
+                if probe is not None:
+                    metrics.update(probe.maybe_run(trainer.algo))
                 for sink in sinks:
                     sink.log(metrics, trainer.iteration)
                 since_ckpt += 1

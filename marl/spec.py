@@ -322,6 +322,12 @@ class EvalSpec(_Model):
     """Episodes per pairing when evaluating at the end of training."""
     at_end: bool = True
     """Evaluate and print the results table when training ends."""
+    progress_every: int = Field(10, ge=0)
+    """Two-sided games without a league: every N iterations play ``progress_games`` games a
+    seat of the current policies (sampled) against uniform random and log
+    ``eval/win_rate_vs_random`` (shown in the progress line); 0 disables."""
+    progress_games: int = Field(10, ge=1, le=1000)
+    """Games per seat of that probe."""
 
 
 class Spec(_Model):
@@ -429,14 +435,18 @@ def env_preset(data: dict[str, Any]) -> dict[str, Any]:
     from envs.registry import check_env_id
 
     env = data.get("env")
+    env_id = env.get("id") if isinstance(env, dict) else None
+    if not isinstance(env_id, str):
+        return {}  # validation names the missing or bad env.id
     try:
-        entry = check_env_id(env.get("id")) if isinstance(env, dict) else None
+        entry = check_env_id(env_id)
     except KeyError:
         return {}
-    if entry is None or not entry.preset:
+    if not entry.preset:
         return {}
     preset = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.preset.items()}
-    algorithm = data.get("algorithm") if isinstance(data.get("algorithm"), dict) else {}
+    given = data.get("algorithm")
+    algorithm: dict[str, Any] = given if isinstance(given, dict) else {}
     if "minibatch_size" in algorithm and "num_minibatches" not in algorithm:
         preset.get("algorithm", {}).pop("num_minibatches", None)
     return preset
@@ -511,12 +521,17 @@ def read_spec_data(path: str | Path, overrides: list[str] | None = None) -> Any:
         SpecError: a missing file, YAML syntax error or text that is not UTF-8.
     """
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"{path} is a directory, not a spec file; pass a YAML file, e.g. "
+                        f"experiments/quickstart.yaml")
     if not path.is_file():
         raise SpecError(f"spec file not found: {path} (check the path; examples are in experiments/)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8 text; save the spec as UTF-8 YAML") from None
+    except OSError as err:
+        raise SpecError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("marl.experiment",),
     ("marl.tracking",),
     ("marl.rllib",),
-    ("marl.run", "marl.cluster", "marl.localcluster"),
+    ("marl.run", "marl.runs", "marl.cluster", "marl.localcluster"),
     ("marl.evaluate",),
     ("marl.cli",),
 ]

@@ -93,10 +93,8 @@ def _fresh_win_rates(exp: Any, ckpt: Path, league: Any, scripted: str | None,
 
 def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_json: bool) -> None:
     """``marl eval A --vs B``: N games, both seats, W/D/L with 95 % Wilson intervals."""
-    from rich.table import Table
-
     from marl.evaluate import load_player, resolve_player, run_experiment
-    from marl.league.play import head_to_head, wilson
+    from marl.league.play import head_to_head
     from marl.tracking.console import console
 
     a, b = resolve_player(ref_a), resolve_player(ref_b)
@@ -113,17 +111,25 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"{a.name} vs {b.name}: {result.games} games, {spec.env.id}")
-    for col in ("A's seat", "games", "W / D / L", "A's score (95% CI)", "A's win rate (95% CI)"):
-        table.add_column(col, justify="right")
+    console.print(h2h_table(result, f"{a.name} vs {b.name}: {result.games} games, "
+                                      f"{spec.env.id}"))
+
+
+def h2h_table(result: Any, title: str) -> Any:
+    """Head-to-head results per seat of A and over both, with 95 % Wilson intervals."""
+    from marl.league.play import wilson
+    from marl.tracking.console import compact_table
+
+    table = compact_table(title, "A = the first player; score = (W + D/2) / games")
+    for col in ("A's seat", "games", "W/D/L", "A's score (CI)", "A's win rate (CI)"):
+        table.add_column(col, justify="right", no_wrap=True)
     rows = [(str(s), *wdl) for s, wdl in sorted(result.by_seat.items())]
     rows.append(("both", result.wins, result.draws, result.losses))
-
     for seat, w, d, lost in rows:
         n = w + d + lost
         slo, shi = wilson(w + 0.5 * d, n)
         wlo, whi = wilson(w, n)
-        table.add_row(seat, str(n), f"{w} / {d} / {lost}",
+        table.add_row(seat, str(n), f"{w}/{d}/{lost}",
                       f"{(w + 0.5 * d) / max(n, 1):.2f} ({slo:.2f}-{shi:.2f})",
                       f"{w / max(n, 1):.2f} ({wlo:.2f}-{whi:.2f})")
-    console.print(table)
+    return table

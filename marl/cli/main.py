@@ -5,8 +5,9 @@ Every user error (``MarlError``) is caught in one place: one line on stderr, exi
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sys
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ import typer
 from marl.cli.cluster import register as _register_cluster
 from marl.cli.common import SetOpt, defaults_for_headless, user_errors
 from marl.cli.league import league_app
+from marl.cli.runs import register as _register_runs
 from marl.errors import MarlError
 
 app = typer.Typer(
@@ -41,6 +43,8 @@ def train(
         "(a run dir, or its cloud URI: s3://bucket/marl/<run-id>).")] = None,
     run_id: Annotated[str | None, typer.Option(
         "--run-id", hidden=True, help="Run id to use (marl submit passes the job id).")] = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Show everything Ray and RLlib log, and every marl event.")] = False,
 ) -> None:
     """Train a spec locally on an embedded Ray; checkpoints and metrics go to runs/<run-id>.
 
@@ -50,11 +54,12 @@ def train(
     """
     from marl.experiment import resolve
     from marl.run import create_run_dir, open_run_dir
-    from marl.run import train as run_train
     from marl.spec import load_spec
     from marl.tracking.console import console
 
     defaults_for_headless()
+    if verbose:
+        os.environ["MARL_VERBOSE"] = "1"
     if resume is not None and spec_path is not None:
         raise MarlError("give either SPEC (a new run) or --resume RUN_DIR, not both")
     if resume is not None:
@@ -73,10 +78,22 @@ def train(
     exp = resolve(spec)
     if run_dir is None:
         run_dir = create_run_dir(spec, run_id=run_id)
-        run_id = run_dir.name
-    console.print(f"run [bold]{run_id}[/] -> {run_dir}")
-    outcome = run_train(exp, run_dir, run_id, resume=resume is not None)
-    console.print(f"checkpoint: {outcome.checkpoint}")
+    run_id = run_dir.name if run_id is None else run_id
+    console.print(f"run [bold]{run_id}[/] -> {run_dir}", soft_wrap=True)
+    from marl.tracking.quiet import filter_stderr
+
+    with contextlib.nullcontext() if verbose else filter_stderr():
+        _train_and_report(exp, run_dir, run_id, resume is not None)
+
+
+def _train_and_report(exp: Any, run_dir: Path, run_id: str, resume: bool) -> None:
+    """Train, evaluate at the end, write summary.json (the body of ``marl train``)."""
+    from marl.run import train as run_train
+    from marl.tracking.console import console
+
+    spec = exp.spec
+    outcome = run_train(exp, run_dir, run_id, resume=resume)
+    console.print(f"checkpoint: {outcome.checkpoint}", soft_wrap=True)
     summary: dict[str, Any] = {"run_id": run_id, "iteration": outcome.iteration,
                                "env_steps": outcome.env_steps, "checkpoint": str(outcome.checkpoint),
                                "metrics": outcome.metrics, "interrupted": outcome.interrupted}
@@ -84,7 +101,7 @@ def train(
         from marl.evaluate import evaluate_run
 
         rows = evaluate_run(run_dir, exp=exp)
-        _print_eval(rows, f"results: {run_id} after {outcome.iteration} iterations, "
+        _print_eval(rows, f"results after {outcome.iteration} iterations, "
                           f"{outcome.env_steps:,} env steps")
         summary["evaluation"] = [r.to_dict() for r in rows]
     from marl.run import atomic_write_text
@@ -98,31 +115,42 @@ def train(
         raise typer.Exit(130)
 
 
-def _print_eval(rows: list[Any], title: str) -> None:
-    from rich.table import Table
-
-    from marl.tracking.console import console
+def eval_table(rows: list[Any], title: str) -> Any:
+    """The results table: readable at 80 columns (short headers, labels never wrap),
+    full width on wider terminals."""
+    from marl.tracking.console import compact_table
 
     teams = list(dict.fromkeys(t for r in rows for t in r.team_returns))
-    table = Table(title=title)
-    table.add_column("pairing")
+    table = compact_table(title, "returns per team; score = (W + D/2) / games, 95% Wilson "
+                                 "interval")
+    table.add_column("pairing", no_wrap=True)
+    table.add_column("actions", no_wrap=True)
     for team in teams:
-        table.add_column(f"{team} return", justify="right")
+        table.add_column(team, justify="right", no_wrap=True)
     has_wdl = any(r.wins is not None for r in rows)
     if has_wdl:
-        table.add_column("W / D / L", justify="right")
-        table.add_column("score (95% CI)", justify="right")
+        table.add_column("W/D/L", justify="right", no_wrap=True)
+        table.add_column("score (CI)", justify="right", no_wrap=True)
     for r in rows:
-        cells = [r.label, *(f"{r.team_returns.get(t, float('nan')):.2f}" for t in teams)]
+        pairing = r.pairing.replace(" trained vs ", " vs ")
+        actions = "-" if r.pairing == "random" else r.actions
+        cells = [pairing, actions, *(f"{r.team_returns.get(t, float('nan')):.2f}" for t in teams)]
         if has_wdl:
             if r.wins is None:
                 cells += ["", ""]
             else:
                 score = (r.wins + 0.5 * r.draws) / r.episodes
-                cells += [f"{r.wins} / {r.draws} / {r.losses}",
-                          f"{score:.2f} ({r.extra['score_ci_low']:.2f}-{r.extra['score_ci_high']:.2f})"]
+                lo, hi = r.extra["score_ci_low"], r.extra["score_ci_high"]
+                ci = f"{lo:.2f}-{hi:.2f}".replace("0.", ".")
+                cells += [f"{r.wins}/{r.draws}/{r.losses}", f"{score:.2f} ({ci})"]
         table.add_row(*cells)
-    console.print(table)
+    return table
+
+
+def _print_eval(rows: list[Any], title: str) -> None:
+    from marl.tracking.console import console
+
+    console.print(eval_table(rows, title))
 
 
 @app.command("eval")
@@ -212,35 +240,53 @@ def spec_schema_cmd() -> None:
 @user_errors
 def envs_list(
     spaces: Annotated[bool, typer.Option(help="Build each env to show agents and spaces.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Registered env ids with their setting, agents and spaces."""
-    from rich.table import Table
-
+    """Registered env ids with their setting, api, agents and spaces."""
     from envs.factory import make_spec_env
     from envs.registry import check_env_id, env_ids
     from marl.tracking.console import console
 
-    table = Table(title="environments")
-    # Ids are what users copy into specs: never wrap or truncate them on narrow terminals.
-    table.add_column("id", no_wrap=True, min_width=max(len(i) for i in env_ids()))
-    for col in ("setting", "api", "agents", "obs / action space", "description"):
-        table.add_column(col)
+    rows = []
     for env_id in env_ids():
         entry = check_env_id(env_id)
-        agents, space = "", ""
+        row = {"id": env_id, "setting": entry.setting, "api": entry.api,
+               "description": entry.description, "agents": [], "observation": "", "action": ""}
         if spaces:
             env = make_spec_env({"id": env_id})
             first = env.possible_agents[0]
             obs = env.observation_space(first)
             obs = obs["observations"] if hasattr(obs, "spaces") and "observations" in obs.spaces else obs
-            agents = ", ".join(env.possible_agents)
-            space = f"{getattr(obs, 'shape', obs)} / {env.action_space(first)}"
+            row.update(agents=list(env.possible_agents), observation=str(getattr(obs, "shape", obs)),
+                       action=str(env.action_space(first)))
             env.close()
-        table.add_row(env_id, entry.setting, entry.api, agents, space, entry.description)
-    console.print(table)
+        rows.append(row)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(envs_table(rows))
 
 
-_register_cluster(app, user_errors)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
+def envs_table(rows: list[dict[str, Any]]) -> Any:
+    """``marl envs list``: ids never wrap (users copy them into specs); the description
+    folds into what width is left."""
+    from marl.tracking.console import compact_table
+
+    table = compact_table("environments", "setting is the id's prefix; marl envs list --json "
+                                          "for every agent id")
+    table.add_column("id", no_wrap=True)
+    table.add_column("api", no_wrap=True)
+    table.add_column("agents", no_wrap=True, justify="right")
+    table.add_column("obs / action", no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=1)
+    for r in rows:
+        space = f"{r['observation']} / {r['action'].replace('Discrete', 'D')}" if r["action"] else ""
+        table.add_row(r["id"], r["api"], str(len(r["agents"]) or "-"), space, r["description"])
+    return table
+
+
+_register_cluster(app, user_errors)
+_register_runs(app, user_errors)  # marl runs | plot (marl/cli/runs.py)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
 
 
 def main() -> None:  # pragma: no cover
@@ -248,4 +294,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

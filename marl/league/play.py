@@ -140,7 +140,7 @@ def record_gif(env_config: dict[str, Any], seat_of: dict[str, int],
         env = make_spec_env(config)
     except TypeError:  # the env takes no render_mode
         return None
-    frames = []
+    frames: list[Any] = []
 
     def grab() -> None:
         frame = env.render()

@@ -20,11 +20,17 @@ in one place.
 """
 
 import logging as _logging
+import os as _os
 
 from marl.rllib import _legacy
 
 _legacy.install()  # checkpoints of marl 0.1 name classes by their old import paths
 
-# RLlib logs deprecation notices for its own example classes at import time.
-for _name in ("ray.rllib", "ray.tune", "ray.rllib.algorithms.ppo.torch.ppo_torch_rl_module"):
-    _logging.getLogger(_name).setLevel(_logging.ERROR)
+# RLlib logs deprecation notices for its own classes (at import time, and one for every
+# RLModule built: RLModule.__init__ makes a deprecated RLModuleConfig). Runs in every
+# Ray worker too: workers import marl.rllib to unpickle our classes.
+# MARL_VERBOSE=1 (marl train --verbose) keeps them.
+if _os.environ.get("MARL_VERBOSE") != "1":
+    for _name in ("ray.rllib", "ray.tune", "ray.rllib.algorithms.ppo.torch.ppo_torch_rl_module",
+                  "ray._common.deprecation"):
+        _logging.getLogger(_name).setLevel(_logging.ERROR)

@@ -28,15 +28,18 @@ def init_ray(spec: Spec, address: str | None = None) -> None:
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    verbose = os.environ.get("MARL_VERBOSE") == "1"
+    level = logging.INFO if verbose else logging.ERROR
+    if not verbose:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, logging_level=logging.ERROR)
+        ray.init(address=address, logging_level=level)
     else:
         ray.init(num_cpus=spec.resources.num_cpus or os.cpu_count(), include_dashboard=False,
-                 logging_level=logging.ERROR, log_to_driver=True)
+                 logging_level=level, log_to_driver=True)
     for name in ("ray.rllib", "ray.tune", "ray._private"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(level)
 
 
 def check_ray_resources(spec: Spec) -> None:
@@ -52,6 +55,16 @@ def check_ray_resources(spec: Spec) -> None:
     nodes = [Node(n.get("NodeManagerHostname", "node") + f" {n['NodeID'][:6]}",
                   dict(n.get("Resources", {}))) for n in ray.nodes() if n.get("Alive")]
     check_fits(spec.resources, nodes)
+
+
+def _timer(result: dict[str, Any], name: str) -> float | None:
+    """Seconds of one of RLlib's iteration timers (``result["timers"]``), if reported."""
+    value = (result.get("timers") or {}).get(name)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value else None
 
 
 class RLlibTrainer:
@@ -112,6 +125,9 @@ class RLlibTrainer:
         steps = int(steps) if steps == steps else 0
         flat["perf/env_steps_per_s"] = steps / wall if wall > 0 else 0.0
         flat["perf/iter_time_s"] = wall
+        learner_s = _timer(result, "learner_update_timer")
+        if learner_s is not None and wall > 0:
+            flat["perf/learner_share"] = min(1.0, learner_s / wall)
         return flat, result
 
     def save(self, path: Path) -> None:

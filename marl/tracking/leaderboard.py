@@ -52,21 +52,25 @@ def leaderboard_rows(league: Any, evals: dict[str, dict[str, float]] | None = No
 def leaderboard_table(league: Any, title: str, evals: dict[str, dict[str, float]] | None = None,
                       scripted: str | None = None) -> Any:
     """A rich Table: player, role, generation, ratings ± uncertainty, games, win rates."""
-    from rich.table import Table
-
     rows = leaderboard_rows(league, evals, scripted)
     scripted = next((r[9] for r in rows if r[9]), scripted or "scripted")
     source = "fresh games" if evals else "training games, decayed"
-    table = Table(title=title, caption=f"win rates (draws half): {source}")
+    from marl.tracking.console import compact_table
+
+    short = scripted.replace("alphabeta_d", "ab") if scripted else "scripted"
+    table = compact_table(title, f"win rates (draws half): {source}; {short} = {scripted}")
     table.add_column("player", no_wrap=True)
     table.add_column("role", no_wrap=True)
-    for col in ("gen", "Elo", "μ ± σ", "games", "vs random", f"vs {scripted}"):
-        table.add_column(col, justify="right", no_wrap=True, min_width=min(len(col), 11))
+    for col in ("gen", "Elo", "μ ± σ", "games", "vs rand", f"vs {short}"):
+        table.add_column(col, justify="right", no_wrap=True)
     for player, role, gen, elo, mu, sigma, _, games, vs_r, _, vs_s in rows:
-        table.add_row(player, role, str(gen), f"{elo:.0f}", f"{mu:.1f} ± {sigma:.1f}",
-                      str(games), "-" if vs_r is None else f"{vs_r:.2f}",
+        table.add_row(player, _ROLE_SHORT.get(role, role), str(gen), f"{elo:.0f}",
+                      f"{mu:.1f}±{sigma:.1f}", str(games), "-" if vs_r is None else f"{vs_r:.2f}",
                       "-" if vs_s is None else f"{vs_s:.2f}")
     return table
+
+
+_ROLE_SHORT = {"main_exploiter": "main-x", "league_exploiter": "league-x"}
 
 
 def payoff_heatmap(league: Any, path: Path) -> Path:
@@ -109,7 +113,7 @@ def log_league_media(sinks: list[Any], iteration: int, league: Any, heatmap: Pat
 
     for sink in wandb_sinks:
         media: dict[str, Any] = {"league/leaderboard": wandb.Table(
-            columns=COLUMNS, data=leaderboard_rows(league))}
+            columns=list[str | int](COLUMNS), data=leaderboard_rows(league))}
         if heatmap is not None:
             media["league/payoff"] = wandb.Image(str(heatmap))
         if replay is not None:

@@ -92,7 +92,7 @@ class WandbSink:
             id=run_id.replace(".", "-"),
             resume="allow" if resume else None,
             dir=str(run_dir),
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]  # resolve_wandb_mode: offline|online|disabled
             config=config,
             settings=wandb.Settings(silent=True, init_timeout=30, x_disable_stats=True),
             reinit="create_new",
@@ -118,7 +118,7 @@ class WandbSink:
     def log(self, metrics: dict[str, Any], step: int) -> None:
         self._guard(self.run.log, {**metrics, "perf/iteration": step})
 
-    def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None:
+    def log_table(self, key: str, columns: list[str | int], rows: list[list[Any]]) -> None:
         self._guard(self.run.log, {key: self._wandb.Table(columns=columns, data=rows)})
 
     def log_image(self, key: str, path: Path) -> None:

@@ -67,6 +67,29 @@ def test_missing_spec_file(tmp_path: Path, storage: Path) -> None:
     assert not storage.exists()
 
 
+@pytest.mark.parametrize(("content", "needle"), [
+    ("name: caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    (b"\x00\x01\x02binary", "YAML syntax error"),
+    (None, "is a directory"),
+])
+def test_unreadable_spec_files(tmp_path: Path, storage: Path, content: bytes | None,
+                               needle: str) -> None:
+    path = tmp_path / "spec.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    _assert_user_error(_marl("train", str(path), "--set", f"storage={storage}"), needle)
+    assert not storage.exists()
+
+
+def test_unreadable_run_dir(tmp_path: Path, storage: Path) -> None:
+    """A run dir whose meta.json is torn (a crash mid-write by another tool)."""
+    run_dir = create_run_dir(load_spec(_spec_file(tmp_path, storage)))
+    (run_dir / "meta.json").write_text('{"run_id": "trunc')
+    _assert_user_error(_marl("eval", str(run_dir)), "cannot be read")
+
+
 def test_yaml_syntax_error(tmp_path: Path, storage: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"name: x\nstorage: {storage}\nenv:\n  id: [oops\n")

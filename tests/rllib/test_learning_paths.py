@@ -100,3 +100,54 @@ def test_every_module_trains_exactly_num_epochs_passes(tmp_path: Path) -> None:
         assert trained % 3 == 0
         rows = trained / 3  # sampled agent steps + one bootstrap row per episode chunk
         assert 400 * agents <= rows <= 400 * agents * 1.25, (module, trained)
+
+
+def test_runs_lists_and_plot_draws_real_runs(tmp_path: Path) -> None:
+    """marl runs / marl plot on real runs: one finished, one still "running" (its driver
+    pid is this test process), one whose driver died without a summary."""
+    import os
+    import platform
+
+    from PIL import Image
+
+    from marl.runs import read_metrics
+    from marl.tracking.plots import curve
+
+    finished = _train(tmp_path, "c4plot", {
+        "env": {"id": "competitive/connect_four-v0"},
+        "algorithm": {"train_batch_size": 256, "num_minibatches": 2, "num_epochs": 1},
+        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 2},
+        "stop": {"iterations": 3}, "evaluation": {"at_end": False}})
+    storage = finished.parent
+    for name, pid in (("alive", os.getpid()), ("dead", 2 ** 22 + 7)):
+        other = storage / f"{name}-run"
+        other.mkdir()
+        for f in ("spec.yaml", "meta.json", "metrics.jsonl"):
+            (other / f).write_text((finished / f).read_text())
+        (other / "events.jsonl").write_text(json.dumps(
+            {"event": "run_started", "host": platform.node(), "pid": pid}) + "\n")
+    result = CliRunner().invoke(app, ["runs", str(storage), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {Path(r["run_dir"]).name: r for r in json.loads(result.stdout)}
+    assert rows[finished.name]["status"] == "finished"
+    assert rows["alive-run"]["status"] == "running"
+    assert rows["dead-run"]["status"] == "interrupted"
+    assert rows[finished.name]["iterations"] == 3
+    assert rows[finished.name]["metric"] == "rollout/episode_len_mean"
+    table = CliRunner().invoke(app, ["runs", str(storage)])
+    assert table.exit_code == 0 and finished.name[:10] in table.output
+
+    out = tmp_path / "curves.png"
+    result = CliRunner().invoke(app, ["plot", str(finished), str(storage / "dead-run"),
+                                      "-m", "train/shared/entropy", "-m",
+                                      "rollout/episode_len_mean", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    width, height = Image.open(out).size
+    assert width >= 1000 and height >= 600  # two metric rows x two columns
+    metrics = read_metrics(finished)
+    c = curve(metrics, "train/shared/entropy")
+    assert c["value"] == [r["train/shared/entropy"] for r in metrics]
+    assert c["env_steps"] == [r["perf/env_steps_total"] for r in metrics]
+    assert c["wall_s"][-1] == pytest.approx(sum(r["perf/iter_time_s"] for r in metrics))
+    bad = CliRunner().invoke(app, ["plot", str(finished), "-m", "nope/key"])
+    assert bad.exit_code == 2 and "no run has nope/key" in bad.output

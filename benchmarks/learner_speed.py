@@ -1,0 +1,157 @@
+"""The learner's speed against the maths: RLlib's PPO update vs the same update as a plain
+torch loop, on the same batch, network, epochs and minibatches, one torch thread.
+
+For each env, one training batch is sampled once; then, alternated for ``--rounds``:
+
+    rllib   ``learner_group.update(episodes)``: the learner connector pipeline (GAE
+            included), minibatching, ``_update`` per minibatch, metrics
+    plain   the CleanRL-style loop on the connector's output tensors: per epoch a
+            shuffled split into the same minibatches, forward, PPO clipped surrogate +
+            value loss + entropy, backward, grad clip, Adam step (a fresh copy of the
+            module, so both start from the same weights)
+    pipeline  the learner connector pipeline alone (what ``rllib`` pays before any SGD)
+
+Reported: medians in seconds and env steps per second, and rllib / plain (the issue's
+target: within 1.25x). Settings are the fixed ones of ``benchmarks/throughput.py``.
+
+    .venv/bin/python benchmarks/learner_speed.py
+    .venv/bin/python benchmarks/learner_speed.py --env competitive/connect_four-v0 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+ENVS = ("cooperative/spread-v0", "competitive/connect_four-v0")
+FIXED = {"algorithm": {"train_batch_size": 2000, "minibatch_size": 256, "num_epochs": 5},
+         "policies": {"model": {"hidden": [256, 256]}},
+         "resources": {"num_env_runners": 0, "sampler": "lean"}}
+
+
+def plain_update(module: Any, batch: dict[str, Any], epochs: int, minibatches: int,
+                 clip: float, vf_coeff: float, ent_coeff: float, grad_clip: float,
+                 lr: float) -> None:
+    """PPO's update as CleanRL writes it (``cleanrl/ppo.py``), on already computed
+    advantages and value targets."""
+    import torch
+    from ray.rllib.core.columns import Columns
+
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr, eps=1e-5)
+    mask = batch[Columns.LOSS_MASK].bool()
+    rows = {k: (v[mask] if not isinstance(v, dict) else {kk: vv[mask] for kk, vv in v.items()})
+            for k, v in batch.items() if k in (Columns.OBS, Columns.ACTIONS, Columns.ACTION_LOGP,
+                                              Columns.ADVANTAGES, Columns.VALUE_TARGETS)}
+    n = len(rows[Columns.ACTIONS])
+    for _ in range(epochs):
+        order = torch.randperm(n)
+        for idx in torch.tensor_split(order, minibatches):
+            mb = {k: (v[idx] if not isinstance(v, dict) else {kk: vv[idx] for kk, vv in v.items()})
+                  for k, v in rows.items()}
+            logits = module._forward({Columns.OBS: mb[Columns.OBS]})[Columns.ACTION_DIST_INPUTS]
+            logp_all = torch.log_softmax(logits, -1)
+            logp = logp_all.gather(1, mb[Columns.ACTIONS].long()[:, None]).squeeze(1)
+            ratio = torch.exp(logp - mb[Columns.ACTION_LOGP])
+            adv = mb[Columns.ADVANTAGES]
+            pg = -torch.min(ratio * adv, torch.clamp(ratio, 1 - clip, 1 + clip) * adv).mean()
+            values = module.compute_values({Columns.OBS: mb[Columns.OBS]})
+            v_loss = ((values - mb[Columns.VALUE_TARGETS]) ** 2).mean()
+            entropy = -(torch.exp(logp_all) * torch.where(torch.isfinite(logp_all), logp_all,
+                                                           torch.zeros_like(logp_all))).sum(-1)
+            loss = pg + vf_coeff * v_loss - ent_coeff * entropy.mean()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+            optimizer.step()
+
+
+def measure(env_id: str, rounds: int) -> dict[str, Any]:
+    import torch
+    from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    from marl.experiment import resolve
+    from marl.rllib.builder import build_config
+    from marl.rllib.env.creator import register
+    from marl.rllib.trainer import init_ray
+    from marl.spec import spec_from_dict
+
+    torch.set_num_threads(1)
+    spec = spec_from_dict({"name": "learner_speed", "env": {"id": env_id}, **FIXED})
+    init_ray(spec)
+    register()
+    algo = build_config(resolve(spec)).build_algo()
+    config = algo.config
+    try:
+        episodes = synchronous_parallel_sample(
+            worker_set=algo.env_runner_group, max_env_steps=config.total_train_batch_size,
+            _uses_new_env_runners=True)
+        steps = sum(len(e) for e in episodes)
+        learner = algo.learner_group._learner
+        module_id = next(iter(learner.module.keys()))
+        times: dict[str, list[float]] = {"rllib": [], "plain": [], "pipeline": []}
+        rows = 0
+        for _ in range(rounds):
+            batch_eps = copy.deepcopy(episodes)
+            start = time.perf_counter()
+            algo.learner_group.update(
+                episodes=batch_eps, timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: steps},
+                num_epochs=config.num_epochs, minibatch_size=config.minibatch_size,
+                shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
+            times["rllib"].append(time.perf_counter() - start)
+
+            batch_eps = copy.deepcopy(episodes)
+            start = time.perf_counter()
+            batch = learner._learner_connector(rl_module=learner.module, batch={},
+                                               episodes=batch_eps, shared_data={},
+                                               metrics=learner.metrics)
+            times["pipeline"].append(time.perf_counter() - start)
+            module_batch = batch[module_id]
+            rows = int(module_batch["loss_mask"].shape[0])
+            module = copy.deepcopy(learner.module[module_id].unwrapped())
+            minibatches = max(1, -(-rows // config.minibatch_size))
+            start = time.perf_counter()
+            plain_update(module, module_batch, config.num_epochs, minibatches,
+                         config.clip_param, config.vf_loss_coeff, config.entropy_coeff,
+                         config.grad_clip, 3e-4)
+            times["plain"].append(time.perf_counter() - start)
+    finally:
+        algo.stop()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"env": env_id, "env_steps": steps, "rows": rows, "seconds": times,
+            "median_s": med, "env_steps_per_s": {k: steps / v for k, v in med.items()},
+            "rllib_over_plain": med["rllib"] / med["plain"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--env", action="append", choices=ENVS)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", type=Path,
+                        default=REPO / "benchmarks" / "results" / "learner_speed.json")
+    args = parser.parse_args()
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    load = os.getloadavg()[0]
+    results = [measure(env_id, args.rounds) for env_id in args.env or ENVS]
+    print(f"load before: {load:.2f}; one torch thread; medians of {args.rounds} rounds")
+    print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'pipeline s':>12}"
+          f"{'rllib/plain':>13}")
+    for r in results:
+        m = r["median_s"]
+        print(f"{r['env']:<30}{r['rows']:>7}{m['rllib']:>9.2f}{m['plain']:>9.2f}"
+              f"{m['pipeline']:>12.2f}{r['rllib_over_plain']:>13.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"load_before": load, "rounds": args.rounds,
+                                    "results": results}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
