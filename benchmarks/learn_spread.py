@@ -73,7 +73,8 @@ def evaluate_run(run_dir: Path, episodes: int) -> dict[str, float]:
 def oracle_policy(n: int = 3) -> Any:
     """Every agent solves the same agent-landmark assignment from its own observation
     (min total distance, ``scipy.optimize.linear_sum_assignment``) and steers to its
-    landmark with a damped pick of the discrete action (0 stay, 1 left, 2 right,
+    landmark with a damped pick (target - 0.3 velocity; the gain of 0.15-0.3 scored best
+    of 0-1.5) of the discrete action (0 stay, 1 left, 2 right,
     3 down, 4 up)."""
     from scipy.optimize import linear_sum_assignment
 
@@ -87,7 +88,7 @@ def oracle_policy(n: int = 3) -> Any:
             cost = np.linalg.norm(agents[:, None, :] - landmarks[None, :, :], axis=-1)
             rows, cols = linear_sum_assignment(cost)
             target = landmarks[cols[list(rows).index(0)]]
-            want = target - 0.6 * vel
+            want = target - 0.3 * vel
             if np.abs(want).max() < 0.02:
                 actions.append(0)
             elif abs(want[0]) > abs(want[1]):

@@ -167,3 +167,25 @@ def test_importing_the_pure_core_loads_no_ray(module: str) -> None:
                          cwd=REPO, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[]"]
+
+
+def test_no_module_uses_an_old_import_path() -> None:
+    """marl 0.1's paths stay importable for its checkpoints (marl/rllib/_legacy.py), but
+    code imports the modules where they live now."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_legacy", REPO / "marl/rllib/_legacy.py")
+    legacy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(legacy)
+    old = set(legacy.LEGACY_MODULES)
+    users = []
+    for name, path in MODULES.items():
+        if name == "marl.rllib._legacy":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                users += [f"{name}: {a.name}" for a in node.names if a.name in old]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+                users += [f"{name}: {t}" for t in sorted(targets & old)]
+    assert users == []

@@ -9,7 +9,8 @@ The line's columns fit the setting:
     competitive   the latest win rate vs random (``marl.rllib.probe``, every N
                   iterations), episode length and policy entropy (self-play returns
                   sum to zero)
-    league        league size, games this iteration, the first main agent's Elo
+    league        league size, games this iteration, the first main agent's Elo and its
+                  win rate vs the hardest scripted opponent (decayed payoff)
     mixed         social efficiency and equality, return
 """
 
@@ -55,6 +56,8 @@ def iteration_line(iteration: int, metrics: dict[str, Any], setting: str = "",
                     and k.endswith("/elo")), None)
         parts += [f"league {_fmt(m.get('league/size'), '.0f')}",
                   f"games {_fmt(m.get('league/games'), '.0f')}", f"main elo {_fmt(elo, '.0f')}"]
+        if "league/main_vs_hardest" in m:
+            parts.append(f"vs hardest {_fmt(m['league/main_vs_hardest'])}")
     elif setting == "competitive":
         entropy = m.get(f"train/{trained[0]}/entropy") if trained else None
         if "eval/win_rate_vs_random" in m:

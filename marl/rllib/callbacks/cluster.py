@@ -21,7 +21,7 @@ from typing import Any
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from marl import events
-from marl.rllib import multi_learner
+from marl.rllib.learners import multi_learner
 
 __all__ = ["ClusterHooks", "where", "placement"]
 

@@ -204,12 +204,26 @@ class LeagueRuntime:
             "league/games_total": float(self.league.matches),
             "league/decisions_total": float(self.league.decisions_applied),
         }
+        hardest = self.hardest_scripted()
+        learner = self.league.learner_ids[0]
+        if hardest is not None and self.league.payoff.count(learner, hardest):
+            # the progress line's "vs <hardest>": the first learner's decayed win rate
+            out["league/main_vs_hardest"] = self.league.payoff.win_rate(learner, hardest)
         for pid in self.league.player_ids:
             r = self.league.ratings.get(pid)
             out[f"league/{pid}/elo"] = r.elo
             out[f"league/{pid}/mu"] = r.mu
             out[f"league/{pid}/sigma"] = r.sigma
         return out
+
+    def hardest_scripted(self) -> str | None:
+        """The deepest scripted opponent (``alphabeta_d<k>``), else ``random``, else None."""
+        from marl.league.spec import scripted_depth
+
+        scripted = [p.id for p in self.league.players.values() if p.role == "scripted"]
+        if scripted:
+            return max(scripted, key=lambda pid: scripted_depth(pid) or 0)
+        return "random" if "random" in self.league.players else None
 
     def live_module(self, player_id: str) -> RLModule:
         """An inference copy of a player's module with the learner's current weights."""
