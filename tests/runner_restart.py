@@ -1,4 +1,5 @@
-"""Kill an algorithm's one remote env runner and train until Ray has restarted it."""
+"""League runs with one remote env runner: start one and train an iteration; kill the
+runner and train until Ray has restarted it."""
 
 from __future__ import annotations
 
@@ -29,3 +30,19 @@ def kill_runner_and_train_until_back(algo: Any, timeout_s: float = 300) -> tuple
             break
         time.sleep(1.0)
     return pid_before, after
+
+
+def league_after_one_iteration(spec: Any) -> tuple[Any, Any, Any]:
+    """``(trainer, algo, league runtime)`` of a league spec after one iteration; the
+    driver's mapping fn is then the league's of iteration 1. The caller stops the
+    trainer."""
+    from marl.rllib.league.runtime import LeagueRuntime
+    from marl.rllib.trainer import RLlibTrainer
+
+    trainer = RLlibTrainer.from_spec(spec)
+    algo = trainer.algo
+    rt = LeagueRuntime.start(trainer.exp, algo)
+    _, result = trainer.train()
+    rt.after_iteration(result)
+    assert algo.config.policy_mapping_fn.iteration == 1
+    return trainer, algo, rt

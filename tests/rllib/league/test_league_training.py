@@ -19,7 +19,7 @@ from marl.league import League, Reset, Snapshot, decision_from_dict
 from marl.experiment import resolve
 from marl.run import create_run_dir, latest_checkpoint, open_run_dir, save_checkpoint, train
 from marl.spec import spec_from_dict
-from runner_restart import kill_runner_and_train_until_back  # tests/rllib/
+from runner_restart import kill_runner_and_train_until_back, league_after_one_iteration  # tests/rllib/
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -168,19 +168,11 @@ def test_connect_four_league_snapshots_resets_resumes_and_logs(tmp_path: Path) -
 def test_restarted_env_runner_gets_the_current_mapping(tmp_path: Path) -> None:
     """A remote env runner that dies is rebuilt from the group's original config; the
     league callback must push the current match table to it before it samples."""
-    from marl.rllib.league.runtime import LeagueRuntime
-    from marl.rllib.trainer import RLlibTrainer
-
     spec = league_spec(tmp_path, resources={"num_env_runners": 1, "num_cpus_per_env_runner": 0.5},
                        league={"replay": False, "snapshot_step_budget": 100_000})
-    trainer = RLlibTrainer.from_spec(spec)
+    trainer, algo, rt = league_after_one_iteration(spec)
     try:
-        algo = trainer.algo
-        rt = LeagueRuntime.start(trainer.exp, algo)
-        _, result = trainer.train()
-        rt.after_iteration(result)
         driver_fn = algo.config.policy_mapping_fn
-        assert driver_fn.iteration == 1
 
         # The same answers in the remote process as in the driver (pickled, stateless).
         ids = [uuid.UUID(int=i * 7919 + 1).hex for i in range(64)]

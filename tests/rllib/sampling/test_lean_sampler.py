@@ -22,7 +22,7 @@ import pytest
 from envs.registry import make_env
 from marl.errors import SpecError
 from marl.spec import spec_from_dict
-from runner_restart import kill_runner_and_train_until_back  # tests/rllib/
+from runner_restart import kill_runner_and_train_until_back, league_after_one_iteration  # tests/rllib/
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.own_sampler]
 
@@ -265,21 +265,13 @@ def test_killed_lean_runner_restarts_with_the_current_mapping(ray_session, tmp_p
     callback pushes the current mapping, training goes on; a checkpoint restores it."""
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from marl.rllib.league.runtime import LeagueRuntime
     from marl.rllib.sampling.runner import OverlappedLeanEnvRunner
-    from marl.rllib.trainer import RLlibTrainer
 
     spec = _spec(C4, resources={"num_env_runners": 1, "overlap": True},
                  algorithm={"train_batch_size": 256},
                  league={"scripted": [], "replay": False, "snapshot_step_budget": 100_000})
-    trainer = RLlibTrainer.from_spec(spec)
+    trainer, algo, _ = league_after_one_iteration(spec)
     try:
-        algo = trainer.algo
-        rt = LeagueRuntime.start(trainer.exp, algo)
-        _, result = trainer.train()
-        rt.after_iteration(result)
-        driver_fn = algo.config.policy_mapping_fn
-        assert driver_fn.iteration == 1
         kinds = algo.env_runner_group.foreach_env_runner(
             lambda er: type(er).__name__, local_env_runner=False)
         assert kinds == [OverlappedLeanEnvRunner.__name__]
