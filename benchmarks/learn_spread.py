@@ -62,7 +62,8 @@ def evaluate_run(run_dir: Path, episodes: int) -> dict[str, float]:
     ckpt, _ = latest_checkpoint(run_dir)
     out = {}
     for mode in ("greedy", "sampled"):
-        by_policy = load_policies(ckpt, exp.plan, {p: 5 for p in exp.plan.agents_of},
+        by_policy = load_policies(ckpt, exp.plan,
+                                  {p: exp.num_actions(a[0]) for p, a in exp.plan.agents_of.items()},
                                   greedy=mode == "greedy", seed=3)
         returns = team_returns({a: by_policy[exp.plan.policy_of(a)] for a in exp.agents},
                                episodes)

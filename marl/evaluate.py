@@ -46,10 +46,6 @@ class EvalRow:
     """How the trained policies picked actions: ``sampled`` from their distribution or
     ``greedy`` (argmax over legal actions)."""
 
-    @property
-    def label(self) -> str:
-        return self.pairing if self.pairing == "random" else f"{self.pairing} ({self.actions})"
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -4,7 +4,7 @@ ConnectorV2 / callback seams, and the driver-side trainer.
     builder.py    resolved experiment -> AlgorithmConfig (the one place)
     trainer.py    start Ray, build or restore the Algorithm, train, save
     env/          PettingZoo envs as MultiAgentEnvs (adapters, mappo critic input)
-    modules/      RLModules: masked PPO, team critic, scripted opponents
+    modules/      RLModules: the one actor-critic, ValueNorm, scripted opponents, specs
     learners/     ippo/mappo config + learner, losses, multi-learner fixes
     connectors/   learner connector pieces (team GAE)
     sampling/     the lean env runner

@@ -13,8 +13,8 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 
 from marl.policies import PolicyPlan
 
-__all__ = ["Policy", "checkpoint_policy", "load_policies", "module_dir", "module_policy",
-           "random_policy"]
+__all__ = ["Policy", "checkpoint_policy", "learner_weights", "live_module", "load_policies",
+           "module_dir", "module_policy", "random_policy"]
 
 Policy = Callable[[Sequence[Any]], np.ndarray]
 
@@ -72,6 +72,23 @@ def load_policies(checkpoint: Path, plan: PolicyPlan, n_actions: dict[str, int],
             module.eval()
             policies[policy] = module_policy(module, greedy, seed)
     return policies
+
+
+def learner_weights(algo: Any, module_id: str) -> dict[str, Any]:
+    """A module's weights as the learner holds them (actor *and* critic)."""
+    state = algo.learner_group.get_state(components=f"learner/rl_module/{module_id}")
+    return state["learner"]["rl_module"].get(module_id, {})
+
+
+def live_module(algo: Any, module_spec: Any, module_id: str) -> RLModule:
+    """An inference copy of ``module_id`` (built from ``module_spec``) with the learner's
+    current weights; weightless modules (scripted players) come back as built."""
+    module = module_spec.build()
+    weights = learner_weights(algo, module_id)
+    if weights:
+        module.set_state(weights)
+    module.eval()
+    return module
 
 
 def checkpoint_policy(checkpoint: Path, player_id: str, greedy: bool = False, seed: int = 0) -> Policy:

@@ -44,18 +44,12 @@ class WinRateProbe:
         return {"eval/win_rate_vs_random": self.win_rate(algo)}
 
     def win_rate(self, algo: Any) -> float:
-        from marl.rllib.inference import module_policy
-        from marl.rllib.league.runtime import learner_weights
+        from marl.rllib.inference import live_module, module_policy
 
         exp, plan = self.exp, self.exp.plan
-        policies = {}
-        for policy in plan.agents_of:
-            if policy in plan.frozen:
-                continue
-            module = algo.config.rl_module_spec.rl_module_specs[policy].build()
-            module.set_state(learner_weights(algo, policy))
-            module.eval()
-            policies[policy] = module_policy(module, greedy=False, seed=self._seed)
+        specs = algo.config.rl_module_spec.rl_module_specs
+        policies = {p: module_policy(live_module(algo, specs[p], p), greedy=False, seed=self._seed)
+                    for p in plan.agents_of if p not in plan.frozen}
         scores = []
         for seat in (0, 1):
             mapping = {}

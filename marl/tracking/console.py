@@ -92,6 +92,7 @@ class ConsoleProgress:
         self.unit = unit
         self.setting = setting
         self.league = league
+        self._probe: float | None = None  # the latest win rate vs random, shown between probes
         self._progress = Progress(
             TextColumn("[bold]train[/]"), BarColumn(),
             TextColumn("{task.completed:,.0f}/{task.total:,.0f} " + unit),
@@ -105,7 +106,7 @@ class ConsoleProgress:
         probe = metrics.get("eval/win_rate_vs_random")
         if probe is not None:
             self._probe = probe
-        elif getattr(self, "_probe", None) is not None:  # the latest probe, between probes
+        elif self._probe is not None:
             metrics = {**metrics, "eval/win_rate_vs_random": self._probe}
         console.print(iteration_line(iteration, metrics, self.setting, self.league),
                       soft_wrap=True)

@@ -30,6 +30,7 @@ from marl.errors import RunError
 from marl.experiment import Experiment
 from marl.league import League, Reset, Snapshot, decision_to_dict
 from marl.rllib.league.callback import SetMapping, parse_match_counts
+from marl.rllib.inference import learner_weights, live_module
 from marl.rllib.league.layout import LeagueLayout, league_layout
 
 __all__ = ["LEAGUE_FILE", "INIT_FILE", "LeagueRuntime"]
@@ -227,12 +228,8 @@ class LeagueRuntime:
 
     def live_module(self, player_id: str) -> RLModule:
         """An inference copy of a player's module with the learner's current weights."""
-        module = self.layout.module_spec(player_id, self.league.player(player_id).role).build()
-        weights = learner_weights(self.algo, player_id)
-        if weights:
-            module.set_state(weights)
-        module.eval()
-        return module
+        spec = self.layout.module_spec(player_id, self.league.player(player_id).role)
+        return live_module(self.algo, spec, player_id)
 
     # --------------------------------------------------------------------- checkpoint
 
@@ -252,12 +249,6 @@ class _ClearOptimizer:
     def __call__(self, learner: Any) -> None:
         for _, optimizer in learner.get_optimizers_for_module(self.module_id):
             optimizer.state.clear()
-
-
-def learner_weights(algo: Any, module_id: str) -> dict[str, Any]:
-    """A module's weights as the learner holds them (actor *and* critic)."""
-    state = algo.learner_group.get_state(components=f"learner/rl_module/{module_id}")
-    return state["learner"]["rl_module"].get(module_id, {})
 
 
 def set_learner_weights(algo: Any, module_id: str, weights: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ from torch import nn
 from marl.rllib.env.critic_input import CRITIC_OBS
 from marl.rllib.modules.value_norm import ValueNorm
 
-__all__ = ["ActorCriticModule", "TeamCriticModule", "encoder_layers", "mask_logits", "mlp"]
+__all__ = ["ActorCriticModule", "TeamCriticModule", "encoder_layers", "mask_logits"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -110,13 +110,6 @@ def encoder_layers(in_dim: int, cfg: dict[str, Any], hidden: list[int], activati
         layers += [_linear(in_dim, width, math.sqrt(2)), act()]
         in_dim = width
     return layers, in_dim
-
-
-def mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str,
-        out_gain: float) -> nn.Sequential:
-    """MLP with orthogonal init (gain sqrt 2 hidden, ``out_gain`` output; CleanRL/MAPPO)."""
-    layers, width = encoder_layers(in_dim, {}, hidden, activation)
-    return nn.Sequential(*layers, _linear(width, out_dim, out_gain))
 
 
 def _actor_space(space: gym.Space) -> gym.Space:

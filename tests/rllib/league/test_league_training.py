@@ -65,7 +65,8 @@ def checkpointed_weights(ckpt: Path, pid: str) -> dict[str, Any]:
 
 
 def test_connect_four_league_snapshots_resets_resumes_and_logs(tmp_path: Path) -> None:
-    from marl.rllib.league.runtime import LeagueRuntime, learner_weights
+    from marl.rllib.inference import learner_weights
+    from marl.rllib.league.runtime import LeagueRuntime
     from marl.rllib.trainer import RLlibTrainer
 
     os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -197,7 +198,8 @@ def test_restarted_env_runner_gets_the_current_mapping(tmp_path: Path) -> None:
 ])
 def test_league_plays_turn_based_and_team_games(tmp_path: Path, env: dict,
                                                 seat_agents: dict) -> None:
-    from marl.rllib.league.runtime import LeagueRuntime, learner_weights
+    from marl.rllib.inference import learner_weights
+    from marl.rllib.league.runtime import LeagueRuntime
     from marl.rllib.trainer import RLlibTrainer
 
     spec = league_spec(tmp_path, env=env, league={"scripted": [], "replay": False,
