@@ -1,33 +1,56 @@
-"""The env a spec describes: registry env + reward shaping + named preprocessing stack +
-mask dicts."""
+"""The env a spec describes: registry env (or a user's entry point) + reward shaping +
+preprocessing + mask dicts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from envs.registry import check_env_id, make_env
+from envs.registry import EnvEntry, check_env_id, custom_entry, make_entry_env
 from envs.wrappers.stacks import apply_stack
 
-__all__ = ["api_of", "make_spec_env"]
+__all__ = ["api_of", "entry_of", "has_mask_dict", "make_spec_env"]
+
+
+def entry_of(env_config: dict[str, Any]) -> EnvEntry:
+    """The registry entry of an env config: a built-in id, or a user's env whose
+    ``entry_point`` (and ``defaults``, ``teams``) the config carries itself."""
+    if env_config.get("entry_point"):
+        return custom_entry(env_config["id"], env_config["entry_point"],
+                            env_config.get("teams"), env_config.get("defaults"))
+    return check_env_id(env_config["id"])
+
+
+def has_mask_dict(env: Any) -> bool:
+    """Observations are PettingZoo's ``{"observation", "action_mask"}`` dicts."""
+    import gymnasium as gym
+
+    agents = list(getattr(env, "possible_agents", []) or [])
+    if not agents:
+        return False
+    space = env.observation_space(agents[0])
+    return isinstance(space, gym.spaces.Dict) and {"observation", "action_mask"} <= set(space.spaces)
 
 
 def make_spec_env(env_config: dict[str, Any]) -> Any:
     """Build the PettingZoo env (AEC or parallel) for a spec's env section.
 
     Args:
-        env_config: ``{"id": ..., "config": {...}, "preprocess": "none"}`` and optionally
+        env_config: ``{"id": ..., "config": {...}, "preprocess": "none"}``, optionally
             ``"shaping": {"kind": ..., ...}`` (parallel envs only; see
-            ``envs.wrappers.shaping.make_shaping``).
+            ``envs.wrappers.shaping.make_shaping``) and, for a user's env,
+            ``"entry_point"``, ``"defaults"`` and ``"teams"``.
     """
-    entry = check_env_id(env_config["id"])
-    env = make_env(entry.id, env_config.get("config") or {})
+    entry = entry_of(env_config)
+    env = make_entry_env(entry, env_config.get("config") or {})
+    # A user's env declares nothing: its observations tell whether it masks actions.
+    masked = entry.masked or (entry.custom and has_mask_dict(env))
     if env_config.get("shaping"):
         from envs.wrappers.shaping import make_shaping
 
         # Innermost, on the raw env: raw_reward/raw_return are the env's own rewards.
         env = make_shaping(env, env_config["shaping"])
     env = apply_stack(env, env_config.get("preprocess", "none"))
-    if entry.masked:
+    if masked:
         from envs.wrappers.masks import MaskedDictObs
 
         env = MaskedDictObs(env)

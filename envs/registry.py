@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["EnvEntry", "SETTINGS", "get_entry", "check_env_id", "env_ids", "make_env", "team_of"]
+__all__ = ["EnvEntry", "SETTINGS", "get_entry", "check_env_id", "custom_entry", "env_ids",
+           "make_env", "make_entry_env", "register", "team_of"]
 
 SETTINGS = ("cooperative", "competitive", "mixed")
 
@@ -40,6 +41,12 @@ class EnvEntry:
         preset: tuned spec settings for this env (sections ``algorithm``, ``policies``,
             ``resources``), applied under the spec: a spec value always wins. A minimal
             spec (``env.id`` and ``stop``) trains with these (see docs/benchmarks.md).
+        actions: ``discrete`` or ``continuous`` (Box), for ``marl envs list``; the
+            conformance tests check it against the built env.
+        observations: ``vector``, ``image`` (H, W, C pixels) or ``board``.
+        custom: a user's env (``env.entry_point`` or ``register``), not a built-in one:
+            env runners build it from its entry point (they never saw the registration),
+            and ``api``/``masked``/``actions``/``observations`` are detected from the env.
     """
 
     id: str
@@ -53,6 +60,9 @@ class EnvEntry:
     board: tuple[int, int, int] | None = None
     symmetry: str | None = None
     preset: dict[str, Any] = field(default_factory=dict)
+    actions: Literal["discrete", "continuous"] = "discrete"
+    observations: Literal["vector", "image", "board"] = "vector"
+    custom: bool = False
 
     @property
     def setting(self) -> str:
@@ -97,6 +107,7 @@ _ENTRIES = [
         num_envs=64,
         description="Connect four, turn-based, action masks, win +1 / loss -1",
         board=(6, 7, 2),
+        observations="board",
         symmetry="mirror_lr",
         preset=_BOARD_PRESET,
     ),
@@ -157,6 +168,44 @@ _ENTRIES.append(
 _BY_ID = {e.id: e for e in _ENTRIES}
 
 
+def _check_entry_point(entry_point: str) -> None:
+    module, sep, attr = entry_point.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"entry_point {entry_point!r} must read \"package.module:constructor\"")
+
+
+def custom_entry(env_id: str, entry_point: str, teams: dict[str, str] | None = None,
+                 defaults: dict[str, Any] | None = None, description: str = "") -> EnvEntry:
+    """The entry of a user's env: ``env_id`` is ``setting/name``; the api is a placeholder
+    (``aec``) until the env is built and looked at (``marl.experiment.resolve``)."""
+    setting = env_id.split("/", 1)[0]
+    if setting not in SETTINGS:
+        raise ValueError(f"env id {env_id!r} must start with a setting: {', '.join(SETTINGS)}")
+    _check_entry_point(entry_point)
+    return EnvEntry(env_id, entry_point, "aec", dict(defaults or {}), teams=dict(teams or {}),
+                    description=description or f"your env {entry_point}", custom=True)
+
+
+def register(env_id: str, entry_point: str, *, teams: dict[str, str] | None = None,
+             defaults: dict[str, Any] | None = None, description: str = "",
+             num_envs: int = 8) -> EnvEntry:
+    """Add a user's env to this process's registry under ``setting/name-vN``.
+
+    Specs in this process may then name it by ``env.id``. Ray workers never see the
+    registration: they build the env from its entry point, which the resolved
+    experiment carries (``marl.experiment.resolve``).
+
+    Raises:
+        ValueError: the id is taken by a built-in env, or id/entry point are malformed.
+    """
+    if env_id in _BY_ID and not _BY_ID[env_id].custom:
+        raise ValueError(f"env id {env_id!r} is a built-in env; register yours under another id")
+    entry = custom_entry(env_id, entry_point, teams, defaults, description)
+    entry = replace(entry, num_envs=int(num_envs))
+    _BY_ID[env_id] = entry
+    return entry
+
+
 def env_ids() -> list[str]:
     """All registered ids, sorted."""
     return sorted(_BY_ID)
@@ -182,12 +231,28 @@ def check_env_id(env_id: str) -> EnvEntry:
 get_entry = check_env_id
 
 
+def load_entry_point(entry_point: str) -> Any:
+    """The callable ``"package.module:attr"`` names (``attr`` may be dotted).
+
+    Raises:
+        ImportError: the module cannot be imported.
+        AttributeError: the module has no such attribute.
+    """
+    module_name, attr = entry_point.split(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def make_entry_env(entry: EnvEntry, config: dict[str, Any] | None = None) -> Any:
+    """Construct the raw PettingZoo env of ``entry`` with its defaults and ``config`` merged."""
+    return load_entry_point(entry.entry_point)(**{**entry.defaults, **(config or {})})
+
+
 def make_env(env_id: str, config: dict[str, Any] | None = None) -> Any:
     """Construct the raw PettingZoo env for ``env_id`` with defaults and ``config`` merged."""
-    entry = check_env_id(env_id)
-    module_name, attr = entry.entry_point.split(":")
-    ctor = getattr(importlib.import_module(module_name), attr)
-    return ctor(**{**entry.defaults, **(config or {})})
+    return make_entry_env(check_env_id(env_id), config)
 
 
 def team_of(entry: EnvEntry, agent_id: str) -> str:

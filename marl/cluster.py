@@ -9,8 +9,9 @@
 4. check the spec's env runners / learners fit the cluster's alive nodes
    (``marl.resources``; ``--no-check-resources`` for an autoscaling cluster that will
    grow on demand);
-5. stage the project (``marl/``, ``envs/``, ``pyproject.toml``) and the resolved spec in
-   a temp dir, and submit it as the job's ``working_dir``; the entrypoint is
+5. stage the project (``marl/``, ``envs/``, ``pyproject.toml``), the local module of a
+   spec's own env (``env.entry_point``: a file or package of the working directory) and
+   the resolved spec in a temp dir, and submit it as the job's ``working_dir``; the entrypoint is
    ``python -m marl.cli.main train .marl_job/spec.yaml --run-id <job id>``.
 
 The job id is the run id, so the run's results are at ``<storage>/<job id>``. Resuming
@@ -40,7 +41,7 @@ from urllib.parse import urlparse
 from marl.errors import ClusterError, SpecError
 from marl.resources import Node, check_fits
 
-__all__ = ["Cluster", "JobRow", "Submission", "normalize_address", "stage_project",
+__all__ = ["Cluster", "JobRow", "Submission", "env_sources", "normalize_address", "stage_project",
            "JOB_SPEC_PATH", "TERMINAL"]
 
 JOB_SPEC_PATH = ".marl_job/spec.yaml"
@@ -90,8 +91,37 @@ def _project_root() -> Path:
     return Path(__file__).resolve().parent.parent  # this file is <root>/marl/cluster.py
 
 
-def stage_project(spec_yaml: str, dest: Path | None = None) -> Path:
-    """Copy the project and the resolved spec into a fresh dir for the job's working_dir."""
+def env_sources(spec: Any) -> list[Path]:
+    """The local code of a spec's own env (``env.entry_point``) that a job must carry: its
+    top-level module file or package dir, unless it is an installed package (then every
+    node needs it installed, as any dependency).
+
+    Raises:
+        SpecError: the entry point's module cannot be found from here.
+    """
+    import importlib.util
+    import sys
+
+    entry_point = getattr(spec.env, "entry_point", None)
+    if not entry_point:
+        return []
+    top = entry_point.split(":")[0].split(".")[0]
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `marl train` does
+    found = importlib.util.find_spec(top)
+    if found is None or not found.origin:
+        raise SpecError(f"env.entry_point: module {top!r} not found; run marl submit from the "
+                        f"directory that holds it, or pip install its package")
+    origin = Path(found.origin)
+    if "site-packages" in origin.parts or "dist-packages" in origin.parts:
+        return []
+    return [origin.parent if origin.name == "__init__.py" else origin]
+
+
+def stage_project(spec_yaml: str, dest: Path | None = None,
+                  extra: list[Path] | tuple[Path, ...] = ()) -> Path:
+    """Copy the project, ``extra`` files or packages (a user's env) and the resolved spec
+    into a fresh dir for the job's working_dir (which is on the job's ``sys.path``)."""
     root = _project_root()
     dest = Path(dest or tempfile.mkdtemp(prefix="marl-job-"))
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
@@ -101,6 +131,14 @@ def stage_project(spec_yaml: str, dest: Path | None = None) -> Path:
             shutil.copytree(src, dest / item, ignore=ignore)
         elif src.is_file():
             shutil.copy2(src, dest / item)
+    for src in extra:
+        if (dest / src.name).exists():
+            raise SpecError(f"env.entry_point: your module {src.name} has the name of a marl "
+                            f"package; rename it")
+        if src.is_dir():
+            shutil.copytree(src, dest / src.name, ignore=ignore)
+        else:
+            shutil.copy2(src, dest / src.name)
     if spec_yaml:
         spec_path = dest / JOB_SPEC_PATH
         spec_path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +242,8 @@ class Cluster:
         if check_resources:
             self.check_resources(spec)
         job_id = new_run_id(spec.name)
-        with _staged(yaml.safe_dump(spec.to_dict(), sort_keys=False)) as workdir:
+        with _staged(yaml.safe_dump(spec.to_dict(), sort_keys=False),
+                     env_sources(spec)) as workdir:
             return self._submit(
                 f"python -m marl.cli.main train {JOB_SPEC_PATH} --run-id {job_id}", job_id,
                 workdir, f"{storage}/{job_id}", {"marl_spec": spec.name, "marl_kind": "train"},
@@ -291,8 +330,8 @@ class Cluster:
 
 
 @contextmanager
-def _staged(spec_yaml: str) -> Iterator[Path]:
-    workdir = stage_project(spec_yaml)
+def _staged(spec_yaml: str, extra: list[Path] | None = None) -> Iterator[Path]:
+    workdir = stage_project(spec_yaml, extra=extra or [])
     try:
         yield workdir
     finally:

@@ -20,18 +20,18 @@ field and the fix, raised before Ray starts or a run dir exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from envs.factory import api_of, make_spec_env
-from envs.registry import EnvEntry, check_env_id
+from envs.registry import EnvEntry
 from marl.algorithms import AlgorithmInfo, CriticLayout, get_algorithm, plan_critics, team_members
 from marl.errors import EnvError, SpecError
 from marl.league.spec import league_seats
 from marl.policies import PolicyPlan, plan_policies
-from marl.spec import Spec, load_spec
+from marl.spec import Spec, check_env_fit, env_entry, load_spec
 
 __all__ = ["Experiment", "resolve", "load_experiment", "league_policy_plan"]
 
@@ -107,7 +107,8 @@ class Experiment:
     def play_config(self) -> dict[str, Any]:
         """The env as evaluation plays it: the spec's env without shaping or critic input
         (policies are scored on the env's own rewards)."""
-        return {k: self.env_config[k] for k in ("id", "config", "preprocess")}
+        keys = ("id", "config", "preprocess", "entry_point", "defaults", "teams")
+        return {k: self.env_config[k] for k in keys if k in self.env_config}
 
 
 def league_policy_plan(learner_ids: list[str] | tuple[str, ...], agents: list[str]) -> PolicyPlan:
@@ -117,10 +118,69 @@ def league_policy_plan(learner_ids: list[str] | tuple[str, ...], agents: list[st
                       trainable=tuple(learner_ids), frozen={})
 
 
-def _base_env_config(spec: Spec) -> dict[str, Any]:
+def _base_env_config(spec: Spec, entry: EnvEntry) -> dict[str, Any]:
     shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
-    return {"id": spec.env.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
-            "shaping": shaping}
+    out = {"id": entry.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
+           "shaping": shaping}
+    if entry.custom:  # env runners never saw a registration: they build from the entry point
+        out.update(entry_point=entry.entry_point, defaults=dict(entry.defaults),
+                   teams=dict(entry.teams))
+    return out
+
+
+def _import_custom(entry: EnvEntry) -> None:
+    """A user's entry point imports, or a one-line EnvError says how to make it import."""
+    from envs.registry import load_entry_point
+
+    module = entry.entry_point.split(":")[0]
+    try:
+        ctor = load_entry_point(entry.entry_point)
+    except ImportError as err:
+        raise EnvError(f"env.entry_point: cannot import {module} ({err}); run marl from the "
+                       f"directory that holds it, or pip install its package") from None
+    except AttributeError:
+        raise EnvError(f"env.entry_point: {module} has no "
+                       f"{entry.entry_point.split(':')[1]!r}; check the name after ':'") from None
+    if not callable(ctor):
+        raise EnvError(f"env.entry_point: {entry.entry_point} is not callable; name a function "
+                       f"or class that returns a PettingZoo env")
+
+
+def _detect(entry: EnvEntry, env: Any, api: str) -> EnvEntry:
+    """A user's entry with what its env turned out to be (api, masks, action and
+    observation kinds); a built-in entry unchanged."""
+    import gymnasium as gym
+
+    from envs.factory import has_mask_dict
+
+    if not entry.custom:
+        return entry
+    agents = list(env.possible_agents)
+    box = any(isinstance(env.action_space(a), gym.spaces.Box) for a in agents)
+    space = env.observation_space(agents[0])
+    if isinstance(space, gym.spaces.Dict):  # the mask dict (MaskedDictObs): its features
+        space = space.spaces.get("observations", space)
+    image = isinstance(space, gym.spaces.Box) and len(space.shape) == 3
+    return replace(entry, api=api, masked=has_mask_dict(env.unwrapped),  # type: ignore[arg-type]
+                   actions="continuous" if box else "discrete",
+                   observations="image" if image else "vector")
+
+
+def _check_custom(spec: Spec, entry: EnvEntry, env_config: dict[str, Any]) -> None:
+    """A user's env passes PettingZoo's api test and fits the spec, or a one-line error."""
+    from envs.conformance import conformance_error
+    from envs.registry import make_entry_env
+
+    error = conformance_error(lambda: make_entry_env(entry, env_config.get("config") or {}),
+                              entry.api)
+    if error:
+        raise EnvError(f"env.entry_point: {entry.entry_point}: {error}; fix the env (run "
+                       f"pettingzoo.test.{'api_test' if entry.api == 'aec' else 'parallel_api_test'}"
+                       f" on it for details)")
+    try:
+        check_env_fit(spec, entry)
+    except ValueError as err:
+        raise SpecError(str(err)) from None
 
 
 def _actor_obs_size(obs: Any) -> int:
@@ -148,7 +208,7 @@ def _critic_widths(env: Any, api: str, layout: CriticLayout, spec: Spec) -> dict
         try:
             state_size = int(np.asarray(env.state()).size)
         except (NotImplementedError, AttributeError):
-            raise SpecError(f"algorithm.critic.input: env {spec.env.id} provides no global "
+            raise SpecError(f"algorithm.critic.input: env {spec.env.name} provides no global "
                             f"state (state()); use critic.input: team_obs") from None
     widths = {}
     for members in layout.teams.values():
@@ -166,22 +226,32 @@ def resolve(spec: Spec) -> Experiment:
         SpecError: policies that do not fit the env's agents or teams, or a critic input
             the env cannot give.
     """
-    entry = check_env_id(spec.env.id)  # the one registry lookup of a run
-    env_config = _base_env_config(spec)
+    entry = env_entry(spec.env)  # the one registry lookup of a run
+    env_config = _base_env_config(spec, entry)
+    if entry.custom:
+        _import_custom(entry)
     try:
         env = make_spec_env(env_config)
     except (TypeError, ValueError) as err:  # the env constructor rejected env.config
-        raise EnvError(f"env.config: {spec.env.id} cannot be built with "
+        raise EnvError(f"env.config: {entry.id} cannot be built with "
                        f"{dict(spec.env.config)}: {err}; fix env.config") from None
+    except Exception as err:
+        if not entry.custom:
+            raise
+        raise EnvError(f"env.entry_point: {entry.entry_point}() failed: "
+                       f"{type(err).__name__}: {err}; fix the env constructor") from None
     try:
         api = api_of(env)
+        if entry.custom:
+            entry = _detect(entry, env, api)
+            _check_custom(spec, entry, env_config)
         agents = list(env.possible_agents)
         obs_spaces = {a: env.observation_space(a) for a in agents}
         act_spaces = {a: env.action_space(a) for a in agents}
         seats = league_seats(entry, agents)
         if spec.league is not None:
             if len(set(seats.values())) != 2:
-                raise SpecError(f"league: {spec.env.id} needs exactly two seats or teams, "
+                raise SpecError(f"league: {entry.id} needs exactly two seats or teams, "
                                 f"got {sorted(set(seats.values()))}")
             from marl.league import League
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      model_validator)
 
 from marl.errors import SpecError
 from marl.league.spec import LeagueSpec, check_league_env
+
+if TYPE_CHECKING:
+    from envs.registry import EnvEntry
 
 __all__ = [
     "Spec",
@@ -31,6 +35,8 @@ __all__ = [
     "CheckpointSpec",
     "TrackingSpec",
     "load_spec",
+    "env_entry",
+    "check_env_fit",
     "read_spec_data",
     "env_preset",
     "preset_keys",
@@ -75,17 +81,68 @@ class ProsocialSpec(_Model):
 ShapingSpec = Annotated[InequityAversionSpec | ProsocialSpec, Field(discriminator="kind")]
 
 
+def _check_preprocess(value: Any) -> Any:
+    """``env.preprocess`` checked before its type, so a malformed pipeline gets one line
+    naming the step (``PreprocessError`` is a ValueError); builds no env."""
+    from envs.wrappers.stacks import check_preprocess
+
+    check_preprocess(value)
+    return value
+
+
 class EnvSpec(_Model):
-    id: str
-    """Registered env id, ``setting/name-vN`` (see ``marl envs list``)."""
+    """The env: a registered ``id``, or your own PettingZoo env by ``entry_point``."""
+
+    id: str | None = None
+    """Registered env id, ``setting/name-vN`` (see ``marl envs list``). Give this or
+    ``entry_point``."""
+    entry_point: str | None = None
+    """Your own env instead of a registry id: ``"package.module:constructor"``, a callable
+    returning a PettingZoo AEC or parallel env (api, action masks and spaces are detected
+    from the env). The module must be importable from the working directory or installed;
+    ``marl submit`` ships a module from the working directory with the job."""
+    setting: Literal["cooperative", "competitive", "mixed"] | None = None
+    """With ``entry_point``: the env's setting (how it is scored and what a league needs)."""
+    teams: dict[str, str] = Field(default_factory=dict)
+    """With ``entry_point``: agent-id glob pattern -> team name (first match wins), e.g.
+    ``{"red_*": red, "blue_*": blue}``; empty: every agent is its own team."""
     config: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments for the env constructor, merged over the registry's defaults."""
-    preprocess: str = "none"
-    """Named SuperSuit preprocessing stack (``none``, ``pad``, ``frame_stack``, ``pad_frame_stack``)."""
+    preprocess: Annotated[str | list[dict[str, Any]], BeforeValidator(_check_preprocess)] = "none"
+    """SuperSuit preprocessing: a named stack (``none``, ``pad``, ``frame_stack``,
+    ``pad_frame_stack``) or a declared pipeline, a list of ``{wrapper: args}`` steps
+    applied in order, e.g. ``[{color_reduction: {mode: B}}, {resize: {x_size: 84,
+    y_size: 84}}, {frame_stack: 4}, {dtype: float32}, {normalize_obs: {}}]`` (wrappers and
+    their arguments: ``envs.wrappers.pipeline``). Unset: the env's preset (pistonball's
+    pixel pipeline), else ``none``."""
     shaping: ShapingSpec | None = None
     """Reward shaping for parallel envs: ``{kind: inequity_aversion, alpha, beta, gamma,
     lambda}`` or ``{kind: prosocial, weight}``. Policies learn from the shaped reward;
     ``rollout/social/*`` metrics report the env's raw rewards."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvSpec:
+        if (self.id is None) == (self.entry_point is None):
+            raise ValueError("give exactly one of env.id (a registered env, see `marl envs "
+                             "list`) or env.entry_point (your own, \"module:constructor\")")
+        if self.entry_point is not None:
+            module, sep, attr = self.entry_point.partition(":")
+            if not sep or not module or not attr or not all(
+                    part.isidentifier() for part in [*module.split("."), *attr.split(".")]):
+                raise ValueError(f"entry_point {self.entry_point!r} must read "
+                                 f"\"package.module:constructor\", e.g. \"mygames.duel:env\"")
+            if self.setting is None:
+                raise ValueError("env.entry_point needs env.setting: cooperative, competitive "
+                                 "or mixed")
+        elif self.setting is not None or self.teams:
+            raise ValueError("env.setting and env.teams describe an env.entry_point; a "
+                             "registered env id has its own: remove them")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The env's id: the registry id, or ``setting/module:constructor`` for your own."""
+        return self.id if self.id is not None else f"{self.setting}/{self.entry_point}"
 
 
 class ModelSpec(_Model):
@@ -93,9 +150,14 @@ class ModelSpec(_Model):
 
     encoder: Literal["mlp", "cnn"] = "mlp"
     """``mlp``: the observation flattened; ``cnn``: the observation kept as its board
-    (envs that declare one, e.g. connect four's 6x7x2) through ``conv`` layers."""
-    conv: list[tuple[int, int]] = Field(default_factory=lambda: [(64, 3), (64, 3)])
-    """cnn: ``[[channels, kernel], ...]``, each a same-padded Conv2d + ReLU."""
+    (envs that declare one, e.g. connect four's 6x7x2) or its image (H, W[, C]: pixel
+    envs such as pistonball, after env.preprocess; a pipeline may ``reshape`` vectors to
+    one) through ``conv`` layers. uint8 pixels are scaled to [0, 1]."""
+    conv: list[tuple[int, int] | tuple[int, int, int]] | None = None
+    """cnn: ``[[channels, kernel], ...]``, each a same-padded Conv2d + ReLU, or
+    ``[[channels, kernel, stride], ...]``, unpadded (Nature-CNN style); entries may mix.
+    Unset: ``[[64, 3], [64, 3]]`` on a board, Nature-CNN ``[[32, 8, 4], [64, 4, 2],
+    [64, 3, 1]]`` on an image."""
     hidden: list[int] = Field(default_factory=lambda: [256, 256])
     """Hidden layer sizes of the actor and critic MLPs (after the conv layers for cnn)."""
     activation: Literal["tanh", "relu"] = "tanh"
@@ -108,9 +170,11 @@ class ModelSpec(_Model):
     def _positive(self) -> ModelSpec:
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError("hidden must be a non-empty list of positive layer sizes, e.g. [256, 256]")
-        if not self.conv or any(c < 1 or k < 1 or k % 2 == 0 for c, k in self.conv):
-            raise ValueError("conv must be a non-empty list of [channels, odd kernel], "
-                             "e.g. [[64, 3], [64, 3]]")
+        if self.conv is not None and (not self.conv or any(
+                min(c) < 1 or (len(c) == 2 and c[1] % 2 == 0) for c in self.conv)):
+            raise ValueError("conv must be a non-empty list of [channels, odd kernel] (same "
+                             "padding) or [channels, kernel, stride] (no padding), e.g. "
+                             "[[64, 3], [64, 3]] or [[32, 8, 4], [64, 4, 2], [64, 3, 1]]")
         if self.encoder == "cnn" and self.input_norm != "none":
             raise ValueError("input_norm is for the mlp encoder; remove it or use encoder: mlp")
         return self
@@ -468,6 +532,59 @@ def preset_keys(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def env_entry(env: EnvSpec) -> EnvEntry:
+    """The registry entry of the spec's env: a registered id's, or a user's entry point's
+    (``envs.registry.custom_entry``; its api and masks are detected when it is built).
+
+    Raises:
+        KeyError: an unknown env id, with the closest registered ids.
+    """
+    from envs.registry import check_env_id, custom_entry  # cheap; imports no env
+
+    if env.entry_point is not None:
+        return custom_entry(env.name, env.entry_point, dict(env.teams))
+    assert env.id is not None  # EnvSpec allows exactly one of id / entry_point
+    return check_env_id(env.id)
+
+
+def _image_obs(spec: Spec, entry: EnvEntry) -> bool:
+    """The env's observations are an image after env.preprocess: the registry says
+    ``observations: image`` and no step flattens them, or a step reshapes them to 2 or 3
+    dimensions (``envs.wrappers.pipeline.keeps_image``). Whether the shapes fit is seen
+    when the env is built."""
+    from envs.wrappers.pipeline import keeps_image
+
+    image = entry.observations == "image"
+    preprocess = spec.env.preprocess
+    return image if isinstance(preprocess, str) else keeps_image(preprocess, image)
+
+
+def check_env_fit(spec: Spec, entry: EnvEntry) -> None:
+    """The spec's settings that need something of the env (a symmetry, a board, an api,
+    two seats for a league).
+
+    Raises:
+        ValueError: one line naming the field and the fix.
+    """
+    name = spec.env.name
+    if spec.algorithm.symmetry_augmentation and entry.symmetry is None:
+        raise ValueError(f"algorithm.symmetry_augmentation: {name} declares no symmetry; "
+                         f"set it to false")
+    if spec.algorithm.symmetry_augmentation and spec.algorithm.name == "mappo":
+        raise ValueError("algorithm.symmetry_augmentation: mappo's central critic input has "
+                         "no mirror; use ppo or ippo, or set it to false")
+    if spec.policies.model.encoder == "cnn" and entry.board is None and not _image_obs(spec, entry):
+        raise ValueError(f"policies.model.encoder: cnn needs a board or image observation; "
+                         f"{name} observes vectors (env.preprocess may reshape them to "
+                         f"[H, W, C]): use encoder: mlp")
+    if spec.env.shaping is not None and entry.api != "parallel":
+        raise ValueError(f"env.shaping: {name} is turn-based (aec); reward shaping needs a "
+                         f"parallel env (simultaneous moves): remove env.shaping or pick a "
+                         f"parallel env")
+    if spec.league is not None:
+        check_league_env(spec.league, entry)
+
+
 def spec_from_dict(data: Any, source: str = "spec") -> Spec:
     """Validate plain data as a Spec, raising a one-line ``SpecError``.
 
@@ -481,34 +598,14 @@ def spec_from_dict(data: Any, source: str = "spec") -> Spec:
         spec = Spec.model_validate(data)
     except ValidationError as err:
         raise SpecError(f"{source}: {_format_validation_error(err)}") from None
-    from envs.registry import check_env_id  # registry lookups are cheap and import no env
-
     try:
-        entry = check_env_id(spec.env.id)
+        entry = env_entry(spec.env)
     except KeyError as err:
         raise SpecError(f"{source}: env.id: {err.args[0]}") from None
-    from envs.wrappers.stacks import STACKS  # names only; supersuit is imported on use
-
-    if spec.env.preprocess not in STACKS:
-        raise SpecError(f"{source}: env.preprocess: unknown stack {spec.env.preprocess!r}; "
-                        f"choose one of {', '.join(STACKS)}")
-    if spec.algorithm.symmetry_augmentation and entry.symmetry is None:
-        raise SpecError(f"{source}: algorithm.symmetry_augmentation: {spec.env.id} declares no "
-                        f"symmetry; set it to false")
-    if spec.algorithm.symmetry_augmentation and spec.algorithm.name == "mappo":
-        raise SpecError(f"{source}: algorithm.symmetry_augmentation: mappo's central critic "
-                        f"input has no mirror; use ppo or ippo, or set it to false")
-    if spec.policies.model.encoder == "cnn" and entry.board is None:
-        raise SpecError(f"{source}: policies.model.encoder: cnn needs a board observation; "
-                        f"{spec.env.id} declares none: use encoder: mlp")
-    if spec.env.shaping is not None and entry.api != "parallel":
-        raise SpecError(
-            f"{source}: env.shaping: {spec.env.id} is turn-based (aec); reward shaping needs a "
-            f"parallel env (simultaneous moves): remove env.shaping or pick a parallel env"
-        )
-    if spec.league is not None:
+    # env.preprocess (a named stack or a declared pipeline) is checked on its field.
+    if not entry.custom:  # a user's env is checked once built (marl.experiment.resolve)
         try:
-            check_league_env(spec.league, entry)
+            check_env_fit(spec, entry)
         except ValueError as err:
             raise SpecError(f"{source}: {err}") from None
     return spec

@@ -112,7 +112,7 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     console.print(h2h_table(result, f"{a.name} vs {b.name}: {result.games} games, "
-                                      f"{spec.env.id}"))
+                                      f"{exp.env_id}"))
 
 
 def h2h_table(result: Any, title: str) -> Any:

@@ -290,6 +290,12 @@ _register_runs(app, user_errors)  # marl runs | plot (marl/cli/runs.py)  # marl 
 
 
 def main() -> None:  # pragma: no cover
+    import sys
+
+    # As `python -m` does: a user's env module in the working directory imports
+    # (env.entry_point: "mygames.duel:env").
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     app(prog_name="marl")
 
 
