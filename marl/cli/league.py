@@ -43,7 +43,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Leaderboard of a league run's latest checkpoint: player, role, generation, Elo,
-    skill mu ± sigma (openskill), games, win rate vs random and vs a scripted opponent."""
+    skill mu ± sigma (openskill), games, win rate vs random and vs a scripted opponent,
+    and the Nash-averaged skill (Balduzzi et al. 2018: expected margin against the
+    payoff table's max-entropy Nash; copies of a player cannot inflate it). --json adds
+    each player's Nash weight and alpha-Rank mass (OpenSpiel's alpharank)."""
     from marl.league import League
     from marl.tracking.console import console
     from marl.tracking.leaderboard import COLUMNS, leaderboard_rows, leaderboard_table
@@ -59,7 +62,12 @@ def show(
         evals = _fresh_win_rates(exp, ckpt, league, opponent, games) if games else None
         rows = leaderboard_rows(league, evals, opponent)
         if as_json:
-            typer.echo(json.dumps([dict(zip(COLUMNS, r, strict=True)) for r in rows], indent=2))
+            from marl.league.nash import alpha_rank
+
+            ranks = alpha_rank(list(league.players), league.payoff.win_rate)
+            out = [{**dict(zip(COLUMNS, r, strict=True)), "alpha_rank": round(ranks[r[0]], 4)}
+                   for r in rows]
+            typer.echo(json.dumps(out, indent=2))
             return
         console.print(leaderboard_table(
             league, f"league {run_dir.name} @ {ckpt.name}: {len(league.players)} players, "

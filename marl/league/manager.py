@@ -40,6 +40,7 @@ from marl.league.decisions import Decision, Reset, Snapshot, SnapshotReason
 from marl.league.errors import LeagueValueError
 from marl.league.mapping import EpisodeMapping
 from marl.league.matchmaking import MatchTable, build_match_table
+from marl.league.nash import NashAverage, nash_average
 from marl.league.payoff import PayoffTable, check_outcome
 from marl.league.players import LEARNING_ROLES, Player, Role, learner_id, snapshot_id
 from marl.league.ratings import Ratings
@@ -67,6 +68,10 @@ class LeaderboardRow:
     games: int
     win_rate_vs_random: float | None
     """Decayed win rate against 'random'; None without a random player or a game vs it."""
+    nash_weight: float = 0.0
+    """Weight in the meta-game's maximum-entropy Nash (``marl.league.nash``)."""
+    nash_skill: float = 0.0
+    """Nash-averaged skill: expected score margin vs the Nash mixture (0 = in its support)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of all fields."""
@@ -296,9 +301,16 @@ class League:
 
     # ------------------------------------------------------------------ report
 
+    def nash(self) -> NashAverage:
+        """Nash averaging of the payoff table (Balduzzi et al. 2018): the meta-game's
+        maximum-entropy Nash and each player's skill against it; copies of a player
+        leave every skill unchanged (unlike Elo)."""
+        return nash_average(list(self.players), self.payoff.win_rate)
+
     def leaderboard(self) -> list[LeaderboardRow]:
         """One row per player, best conservative skill (openskill ordinal) first."""
         rows = []
+        nash = self.nash()
         for p in self.players.values():
             r = self.ratings.get(p.id)
             vs_random = None
@@ -316,6 +328,8 @@ class League:
                     ordinal=r.ordinal,
                     games=p.games,
                     win_rate_vs_random=vs_random,
+                    nash_weight=nash.weight(p.id),
+                    nash_skill=nash.skill(p.id),
                 )
             )
         rows.sort(key=lambda row: (-row.ordinal, -row.elo, row.player))
@@ -339,6 +353,9 @@ class League:
                 "matches": self.matches,
                 "decisions_applied": self.decisions_applied,
             },
+            # Derived from the payoff (read by `marl league show` users and tools; not
+            # read back): the meta-game's max-entropy Nash and Nash-averaged skills.
+            "nash": self.nash().to_dict(),
         }
 
     @classmethod

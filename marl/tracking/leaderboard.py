@@ -19,7 +19,8 @@ __all__ = ["COLUMNS", "leaderboard_rows", "leaderboard_table", "log_league_media
            "payoff_heatmap"]
 
 COLUMNS = ["player", "role", "generation", "elo", "mu", "sigma", "ordinal", "games",
-           "win_rate_vs_random", "vs_scripted", "win_rate_vs_scripted"]
+           "win_rate_vs_random", "vs_scripted", "win_rate_vs_scripted", "nash_weight",
+           "nash_skill"]
 
 
 def _scripted_id(league: Any) -> str | None:
@@ -45,7 +46,8 @@ def leaderboard_rows(league: Any, evals: dict[str, dict[str, float]] | None = No
         rows.append([r.player, r.role, r.generation, round(r.elo, 1), round(r.mu, 2),
                      round(r.sigma, 2), round(r.ordinal, 2), r.games,
                      None if vs_random is None else round(vs_random, 3), scripted or "",
-                     None if vs_scripted is None else round(vs_scripted, 3)])
+                     None if vs_scripted is None else round(vs_scripted, 3),
+                     round(r.nash_weight, 4), round(r.nash_skill, 4)])
     return rows
 
 
@@ -58,15 +60,16 @@ def leaderboard_table(league: Any, title: str, evals: dict[str, dict[str, float]
     from marl.tracking.console import compact_table
 
     short = scripted.replace("alphabeta_d", "ab") if scripted else "scripted"
-    table = compact_table(title, f"win rates (draws half): {source}; {short} = {scripted}")
+    table = compact_table(title, f"win rates (draws half): {source}; {short} = {scripted}; "
+                                 f"Nash = Nash-averaged skill (0: in the max-entropy Nash)")
     table.add_column("player", no_wrap=True)
     table.add_column("role", no_wrap=True)
-    for col in ("gen", "Elo", "μ ± σ", "games", "vs rand", f"vs {short}"):
+    for col in ("gen", "Elo", "μ ± σ", "games", "vs rand", f"vs {short}", "Nash"):
         table.add_column(col, justify="right", no_wrap=True)
-    for player, role, gen, elo, mu, sigma, _, games, vs_r, _, vs_s in rows:
+    for player, role, gen, elo, mu, sigma, _, games, vs_r, _, vs_s, _, skill in rows:
         table.add_row(player, _ROLE_SHORT.get(role, role), str(gen), f"{elo:.0f}",
                       f"{mu:.1f}±{sigma:.1f}", str(games), "-" if vs_r is None else f"{vs_r:.2f}",
-                      "-" if vs_s is None else f"{vs_s:.2f}")
+                      "-" if vs_s is None else f"{vs_s:.2f}", f"{skill:+.2f}")
     return table
 
 

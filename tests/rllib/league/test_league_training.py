@@ -158,6 +158,10 @@ def test_connect_four_league_snapshots_resets_resumes_and_logs(tmp_path: Path) -
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.stdout)
     assert [r["player"] for r in rows] == [r.player for r in final.leaderboard()]
+    # Nash averaging and alpha-Rank of the real payoff table: distributions over players.
+    assert sum(r["nash_weight"] for r in rows) == pytest.approx(1.0, abs=1e-3)
+    assert sum(r["alpha_rank"] for r in rows) == pytest.approx(1.0, abs=1e-3)
+    assert max(r["nash_skill"] for r in rows) <= 1e-3
     played = CliRunner().invoke(app, ["eval", str(run_dir), "--player", "main_0_g0",
                                       "--vs", "alphabeta_d1", "--episodes", "4", "--json"])
     assert played.exit_code == 0, played.output
