@@ -39,8 +39,10 @@ class EnvEntry:
         symmetry: a symmetry of the game the learner may augment batches with
             (``envs.symmetries``: ``mirror_lr``); None otherwise.
         preset: tuned spec settings for this env (sections ``algorithm``, ``policies``,
-            ``resources``), applied under the spec: a spec value always wins. A minimal
-            spec (``env.id`` and ``stop``) trains with these (see docs/benchmarks.md).
+            ``resources``, and ``env`` for ``preprocess``: pistonball's pixel pipeline),
+            applied under the spec: a spec value always wins (a spec's env.preprocess
+            replaces the preset's whole). A minimal spec (``env.id`` and ``stop``) trains
+            with these (see docs/benchmarks.md).
         actions: ``discrete`` or ``continuous`` (Box), for ``marl envs list``; the
             conformance tests check it against the built env.
         observations: ``vector``, ``image`` (H, W, C pixels) or ``board``.
@@ -165,6 +167,143 @@ _ENTRIES.append(
         description="Commons harvest: apples regrow only near apples; tagging beam",
     )
 )
+# Butterfly (envs.butterfly). Pistonball's preset: its 457x120 RGB crops to 64x64 blue
+# frames, 4 stacked (PettingZoo's CleanRL pistonball tutorial), a Nature CNN (the cnn
+# default on images) and 512 ReLU units; 500 env steps a batch are 10,000 rows of 20
+# pistons. The env runs ~46 env steps/s with 20 pistons on one core, so 2 envs a runner.
+_PISTONBALL_PRESET = {
+    "env": {"preprocess": [{"color_reduction": {"mode": "B"}},
+                           {"resize": {"x_size": 64, "y_size": 64}}, {"frame_stack": 4}]},
+    "algorithm": {"lr": 2.5e-4, "num_minibatches": 4, "num_epochs": 4, "entropy_coeff": 0.01,
+                  "train_batch_size": 500},
+    "policies": {"model": {"encoder": "cnn", "hidden": [512], "activation": "relu"}},
+}
+_ENTRIES += [
+    EnvEntry(
+        "cooperative/pistonball-v0",
+        "pettingzoo.butterfly.pistonball_v6:parallel_env",
+        "parallel",
+        {"n_pistons": 20, "continuous": False, "max_cycles": 125},
+        num_envs=2,
+        description="Pistonball: pistons push a ball left, RGB pixels, shared reward",
+        observations="image",
+        preset=_PISTONBALL_PRESET,
+    ),
+    EnvEntry(
+        "cooperative/knights_archers_zombies-v0",
+        "envs.butterfly:knights_archers_zombies",
+        "parallel",
+        {"num_archers": 2, "num_knights": 2, "max_cycles": 900, "obs_method": "vector"},
+        num_envs=4,
+        description="Knights, archers, zombies: vector obs, dead agents see zeros",
+    ),
+]
+# SISL (continuous actions). Multiwalker's preset is CleanRL's continuous-control PPO
+# (ppo_continuous_action.py: 64-unit tanh layers, lr 3e-4, 10 epochs, no entropy bonus,
+# grad norm 0.5), not tuned here; its 2,048-step rollouts become 4,000 env steps (12,000
+# rows of 3 walkers) in 8 minibatches. Falls score -100 (terminate_reward), so value
+# targets reach -100: vf_clip_param is raised past them. waterworld is not registered:
+# pettingzoo 1.27 removed it.
+_MULTIWALKER_PRESET = {
+    "algorithm": {"lr": 3e-4, "num_minibatches": 8, "num_epochs": 10, "entropy_coeff": 0.0,
+                  "vf_loss_coeff": 0.5, "grad_clip": 0.5, "vf_clip_param": 1000.0,
+                  "train_batch_size": 4000},
+    "policies": {"model": {"hidden": [64, 64]}},
+    "resources": {"num_envs_per_env_runner": 8},
+}
+_ENTRIES += [
+    EnvEntry(
+        "cooperative/multiwalker-v0",
+        "pettingzoo.sisl.multiwalker_v9:parallel_env",
+        "parallel",
+        {"n_walkers": 3, "max_cycles": 500, "shared_reward": True,
+         "terminate_on_fall": True, "remove_on_fall": True},
+        num_envs=8,
+        description="SISL multiwalker: walkers carry a package, Box(4) torques, shared reward",
+        actions="continuous",
+        preset=_MULTIWALKER_PRESET,
+    ),
+]
+# Standard two-player games and hanabi. Small games' preset: the board preset's PPO
+# (CleanRL-style: 4 minibatches, 4 epochs) on 2,048-step batches of short episodes (kuhn
+# 2-3 moves, rps 15 rounds), 64-unit layers; not tuned here. Hanabi's preset is MAPPO's
+# Hanabi recipe (Yu et al. 2021: 512-unit layers, lr 7e-4, 1 minibatch, 15 epochs,
+# entropy 0.015, value loss weight 1), not tuned here either. Hanabi and the OpenSpiel
+# pokers are built by envs.openspiel (OpenSpiel through Shimmy, with Shimmy's early
+# truncation and double-counted final reward fixed); pettingzoo.classic.hanabi_v5 has
+# both bugs (it truncates 2p games at ~74 of their up to 118 moves).
+_SMALL_GAME_PRESET = {
+    "algorithm": {"lr": 3e-4, "num_minibatches": 4, "num_epochs": 4, "entropy_coeff": 0.01,
+                  "train_batch_size": 2048},
+    "policies": {"model": {"hidden": [64, 64]}},
+}
+_HANABI_PRESET = {
+    "algorithm": {"lr": 7e-4, "num_minibatches": 1, "num_epochs": 15, "entropy_coeff": 0.015,
+                  "vf_loss_coeff": 1.0, "grad_clip": 10.0, "train_batch_size": 8000},
+    "policies": {"model": {"hidden": [512, 512]}},
+}
+_ENTRIES += [
+    EnvEntry(
+        "competitive/tictactoe-v0",
+        "pettingzoo.classic.tictactoe_v3:env",
+        "aec",
+        masked=True,
+        num_envs=32,
+        description="Tic-tac-toe, turn-based, action masks, win +1 / loss -1",
+        board=(3, 3, 2),
+        observations="board",
+        preset=_BOARD_PRESET,
+    ),
+    EnvEntry(
+        "competitive/texas_holdem-v0",
+        "pettingzoo.classic.texas_holdem_v4:env",
+        "aec",
+        {"num_players": 2},
+        masked=True,
+        num_envs=64,
+        description="Limit texas hold'em (RLCard), heads-up, action masks",
+        preset=_SMALL_GAME_PRESET,
+    ),
+    EnvEntry(
+        "competitive/rps-v0",
+        "envs.classic:rps",
+        "parallel",
+        {"num_actions": 3, "max_cycles": 15},
+        num_envs=32,
+        description="Rock-paper-scissors, 15 rounds, sees the opponent's last move",
+        preset=_SMALL_GAME_PRESET,
+    ),
+    EnvEntry(
+        "competitive/kuhn_poker-v0",
+        "envs.openspiel:env",
+        "aec",
+        {"game_name": "kuhn_poker"},
+        masked=True,
+        num_envs=64,
+        description="Kuhn poker (OpenSpiel via Shimmy), info-state tensor, masks",
+        preset=_SMALL_GAME_PRESET,
+    ),
+    EnvEntry(
+        "competitive/leduc_poker-v0",
+        "envs.openspiel:env",
+        "aec",
+        {"game_name": "leduc_poker"},
+        masked=True,
+        num_envs=64,
+        description="Leduc poker (OpenSpiel via Shimmy), info-state tensor, masks",
+        preset=_SMALL_GAME_PRESET,
+    ),
+    EnvEntry(
+        "cooperative/hanabi-v0",
+        "envs.openspiel:env",
+        "aec",
+        {"game_name": "hanabi", "players": 2},
+        masked=True,
+        num_envs=16,
+        description="Hanabi, 2 players (OpenSpiel via Shimmy), shared score, masks",
+        preset=_HANABI_PRESET,
+    ),
+]
 _BY_ID = {e.id: e for e in _ENTRIES}
 
 

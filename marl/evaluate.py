@@ -44,7 +44,7 @@ class EvalRow:
     extra: dict[str, Any] = field(default_factory=dict)
     actions: str = "sampled"
     """How the trained policies picked actions: ``sampled`` from their distribution or
-    ``greedy`` (argmax over legal actions)."""
+    ``greedy`` (argmax over legal actions; Box actions: the Gaussian's mean)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +73,7 @@ def pairings(entry: EnvEntry, agents: Sequence[str], trained: dict[str, Policy],
 
 def evaluate(exp: Experiment, assignments: dict[str, dict[str, Policy]], episodes: int,
              seed: int = 0, actions: str = "sampled") -> list[EvalRow]:
-    """Play each assignment; win/draw/loss for two-sided turn-based zero-sum games."""
+    """Play each assignment; win/draw/loss for two-sided zero-sum games (see below)."""
     entry = exp.entry
     rows = []
     for name, agent_policy in assignments.items():
@@ -83,7 +83,9 @@ def evaluate(exp: Experiment, assignments: dict[str, dict[str, Policy]], episode
         team_returns = {t: float(np.mean([sum(r[a] for a in m) for r in results]))
                         for t, m in teams.items()}
         row = EvalRow(name, episodes, team_returns, actions=actions)
-        if entry.zero_sum and exp.api == "aec" and len(teams) == 2:
+        # Two-sided zero-sum games: two players (turn-based or simultaneous, e.g. rps) or
+        # turn-based teams; tag's teams score returns that do not sum to zero.
+        if entry.zero_sum and len(teams) == 2 and (exp.api == "aec" or not entry.teams):
             focal = next((t for t in teams if name.startswith(f"{t} ")), next(iter(teams)))
             other = next(t for t in teams if t != focal)
             diffs = [sum(r[a] for a in teams[focal]) - sum(r[a] for a in teams[other])
@@ -134,12 +136,13 @@ def evaluate_run(run_dir: Any, episodes: int | None = None, actions: str = "both
     rows: list[EvalRow] = []
     for mode in ACTIONS if actions == "both" else (actions,):
         by_policy = load_policies(Path(checkpoint), plan,
-                                  {p: exp.num_actions(m[0]) for p, m in plan.agents_of.items()},
+                                  {p: exp.action_spaces[m[0]] for p, m in plan.agents_of.items()},
                                   mode == "greedy", seed)
         trained = {a: by_policy[plan.policy_of(a)] for a in agents}
         # One stream per seat: with a shared seed, both random seats would replay the same
         # draws.
-        rand = {a: random_policy(exp.num_actions(a), seed + 1 + i) for i, a in enumerate(agents)}
+        rand = {a: random_policy(exp.action_spaces[a], seed + 1 + i)
+                for i, a in enumerate(agents)}
         assignments = pairings(exp.entry, agents, trained, rand)
         if rows:  # all-random does not depend on how the trained policies act: once
             assignments.pop("random")
@@ -203,9 +206,62 @@ def load_player(ref: PlayerRef, exp: Experiment, greedy: bool = False, seed: int
     name = ref.name if ref.kind == "scripted" else ref.player_id
     if ref.kind == "scripted" or name == "random" or scripted_depth(name) is not None:
         # league members without weights too
-        return scripted_policy(name, exp.num_actions(exp.agents[0]), seed)
+        return scripted_policy(name, exp.action_spaces[exp.agents[0]], seed)
     from marl.rllib.inference import checkpoint_policy
 
     if ref.checkpoint is None:
         raise RunError(f"player {ref.name!r} has no checkpoint to load weights from")
     return checkpoint_policy(ref.checkpoint, ref.player_id, greedy, seed)
+
+
+def exploitability_rows(run_dir: Any, exp: Experiment | None = None) -> list[dict[str, Any]]:
+    """Exact exploitability (NashConv / 2) of a run's latest checkpoint, by OpenSpiel's own
+    code: the trained policies as they play each seat; for a league, the main learner and
+    the average policy over it and its frozen snapshots (fictitious play's average, each
+    snapshot weighted equally); and uniform random as the reference row.
+
+    Raises:
+        EnvError: the run's env is not a two-player zero-sum OpenSpiel game.
+        RunError: the run has no checkpoint.
+    """
+    from marl.exploitability import measure_average, measure_profile, openspiel_game
+
+    run_dir = Path(run_dir)
+    exp = exp or run_experiment(run_dir)
+    game = openspiel_game(exp)
+    found = latest_checkpoint(run_dir)
+    if found is None:
+        raise RunError(f"{run_dir} has no checkpoint yet; train first or wait for one")
+    ckpt = found[0]
+    from marl.rllib.action_probs import module_probs
+    from marl.rllib.inference import checkpoint_module
+
+    def uniform(obs: Any, mask: Any) -> Any:
+        return mask / mask.sum()
+
+    def profile(policy_of_agent: dict[str, str]) -> list[Any]:
+        return [uniform if policy_of_agent[a] in exp.plan.frozen
+                else module_probs(checkpoint_module(ckpt, policy_of_agent[a])) for a in exp.agents]
+
+    def row(name: str, result: Any, members: list[str]) -> dict[str, Any]:
+        return {"policy": name, "players": members, "nash_conv": result.nash_conv,
+                "exploitability": result.exploitability,
+                "player_improvements": list(result.player_improvements)}
+
+    rows = []
+    if exp.has_league:
+        main = _default_player(ckpt)
+        snapshots = [p for p in _players(ckpt) if p.startswith(f"{main}_g")]
+        rows.append(row(main, measure_profile(game, profile({a: main for a in exp.agents})),
+                        [main]))
+        if snapshots:
+            members = [*snapshots, main]
+            profiles = [profile({a: m for a in exp.agents}) for m in members]
+            rows.append(row(f"average of {len(members)}", measure_average(game, profiles),
+                            members))
+    else:
+        policy_of = {a: exp.plan.policy_of(a) for a in exp.agents}
+        rows.append(row("trained", measure_profile(game, profile(policy_of)),
+                        sorted(set(policy_of.values()))))
+    rows.append(row("uniform random", measure_profile(game, [uniform] * len(exp.agents)), []))
+    return rows

@@ -27,10 +27,11 @@ import numpy as np
 
 from envs.factory import api_of, make_spec_env
 from envs.registry import EnvEntry
+from envs.wrappers.pipeline import PreprocessError
 from marl.algorithms import AlgorithmInfo, CriticLayout, get_algorithm, plan_critics, team_members
 from marl.errors import EnvError, SpecError
 from marl.league.spec import league_seats
-from marl.policies import PolicyPlan, plan_policies
+from marl.policies import PolicyPlan, cnn_input, plan_policies
 from marl.spec import Spec, check_env_fit, env_entry, load_spec
 
 __all__ = ["Experiment", "resolve", "load_experiment", "league_policy_plan"]
@@ -223,8 +224,9 @@ def resolve(spec: Spec) -> Experiment:
 
     Raises:
         EnvError: the env constructor rejects ``env.config``.
-        SpecError: policies that do not fit the env's agents or teams, or a critic input
-            the env cannot give.
+        SpecError: policies that do not fit the env's agents or teams, a critic input
+            the env cannot give, a preprocessing step its spaces do not take, or a cnn
+            encoder its observations do not fit.
     """
     entry = env_entry(spec.env)  # the one registry lookup of a run
     env_config = _base_env_config(spec, entry)
@@ -232,6 +234,8 @@ def resolve(spec: Spec) -> Experiment:
         _import_custom(entry)
     try:
         env = make_spec_env(env_config)
+    except PreprocessError as err:  # a step the env's spaces do not take
+        raise SpecError(f"env.preprocess: {err}") from None
     except (TypeError, ValueError) as err:  # the env constructor rejected env.config
         raise EnvError(f"env.config: {entry.id} cannot be built with "
                        f"{dict(spec.env.config)}: {err}; fix env.config") from None
@@ -258,6 +262,10 @@ def resolve(spec: Spec) -> Experiment:
             plan = league_policy_plan(League(spec.league.settings(spec.seed)).learner_ids, agents)
         else:
             plan = plan_policies(spec.policies, agents)
+        if spec.policies.model.encoder == "cnn":  # an image (or board) the conv layers fit
+            for policy, members in plan.agents_of.items():
+                if policy not in plan.frozen:
+                    cnn_input(spec.policies.model, entry, obs_spaces[members[0]], policy)
         algorithm = get_algorithm(spec.algorithm.name)
         critic = plan_critics(spec.algorithm, entry, agents, plan)
         if critic is not None and critic.centralized:

@@ -246,7 +246,10 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
     hooks = [league] if league is not None else []
     from marl.rllib.probe import WinRateProbe
 
+    from marl.rllib.action_probs import ExploitabilityProbe
+
     probe = WinRateProbe.for_experiment(exp)  # self-play: a few games vs random now and then
+    exploit = ExploitabilityProbe.for_experiment(exp)  # OpenSpiel pokers: exact NashConv
 
     total, unit = _progress_target(spec)
     start = time.monotonic()
@@ -266,6 +269,8 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
                     metrics.update(league.after_iteration(result))
                 if probe is not None:
                     metrics.update(probe.maybe_run(trainer.algo))
+                if exploit is not None:
+                    metrics.update(exploit.maybe_run(trainer.algo))
                 for sink in sinks:
                     sink.log(metrics, trainer.iteration)
                 since_ckpt += 1

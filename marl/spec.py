@@ -153,7 +153,7 @@ class ModelSpec(_Model):
     (envs that declare one, e.g. connect four's 6x7x2) or its image (H, W[, C]: pixel
     envs such as pistonball, after env.preprocess; a pipeline may ``reshape`` vectors to
     one) through ``conv`` layers. uint8 pixels are scaled to [0, 1]."""
-    conv: list[tuple[int, int] | tuple[int, int, int]] | None = None
+    conv: list[list[int]] | None = None
     """cnn: ``[[channels, kernel], ...]``, each a same-padded Conv2d + ReLU, or
     ``[[channels, kernel, stride], ...]``, unpadded (Nature-CNN style); entries may mix.
     Unset: ``[[64, 3], [64, 3]]`` on a board, Nature-CNN ``[[32, 8, 4], [64, 4, 2],
@@ -165,13 +165,21 @@ class ModelSpec(_Model):
     input_norm: Literal["none", "layernorm"] = "none"
     """``layernorm``: a LayerNorm on the actor's (and an own-observation critic's) input,
     as MAPPO (mlp only)."""
+    action_squash: Literal["clip", "tanh"] = "clip"
+    """Box (continuous) actions, from a diagonal Gaussian with a learned state-independent
+    log std: ``clip`` (CleanRL's and RLlib's default) samples the Gaussian in [-1, 1]
+    units and the env runner maps the action linearly to the space's bounds and clips
+    it there (log-probs and entropy of the unclipped sample); ``tanh`` squashes the
+    sample with tanh first (log-probs with the tanh Jacobian). Ignored for discrete
+    actions."""
 
     @model_validator(mode="after")
     def _positive(self) -> ModelSpec:
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError("hidden must be a non-empty list of positive layer sizes, e.g. [256, 256]")
         if self.conv is not None and (not self.conv or any(
-                min(c) < 1 or (len(c) == 2 and c[1] % 2 == 0) for c in self.conv)):
+                len(c) not in (2, 3) or min(c) < 1 or (len(c) == 2 and c[1] % 2 == 0)
+                for c in self.conv)):
             raise ValueError("conv must be a non-empty list of [channels, odd kernel] (same "
                              "padding) or [channels, kernel, stride] (no padding), e.g. "
                              "[[64, 3], [64, 3]] or [[32, 8, 4], [64, 4, 2], [64, 3, 1]]")
@@ -392,6 +400,11 @@ class EvalSpec(_Model):
     ``eval/win_rate_vs_random`` (shown in the progress line); 0 disables."""
     progress_games: int = Field(10, ge=1, le=1000)
     """Games per seat of that probe."""
+    exploitability_every: int = Field(0, ge=0)
+    """Two-player zero-sum OpenSpiel games (``competitive/kuhn_poker-v0``,
+    ``competitive/leduc_poker-v0``): every N iterations the exact NashConv of the current
+    policies by OpenSpiel's own code, logged as ``eval/exploitability`` and
+    ``eval/nash_conv`` (leagues: ``league/...``; the main learner's policy); 0 disables."""
 
 
 class Spec(_Model):
@@ -574,13 +587,17 @@ def check_env_fit(spec: Spec, entry: EnvEntry) -> None:
         raise ValueError("algorithm.symmetry_augmentation: mappo's central critic input has "
                          "no mirror; use ppo or ippo, or set it to false")
     if spec.policies.model.encoder == "cnn" and entry.board is None and not _image_obs(spec, entry):
-        raise ValueError(f"policies.model.encoder: cnn needs a board or image observation; "
-                         f"{name} observes vectors (env.preprocess may reshape them to "
-                         f"[H, W, C]): use encoder: mlp")
+        raise ValueError(f"policies.model.encoder: cnn needs a board or an image; {name} "
+                         f"observes vectors after env.preprocess (flatten makes vectors, "
+                         f"reshape to [H, W, C] an image): use encoder: mlp")
     if spec.env.shaping is not None and entry.api != "parallel":
         raise ValueError(f"env.shaping: {name} is turn-based (aec); reward shaping needs a "
                          f"parallel env (simultaneous moves): remove env.shaping or pick a "
                          f"parallel env")
+    if spec.evaluation.exploitability_every and (
+            entry.entry_point != "envs.openspiel:env" or entry.setting != "competitive"):
+        raise ValueError(f"evaluation.exploitability_every: {name} is not a two-player "
+                         f"zero-sum OpenSpiel game (kuhn_poker-v0, leduc_poker-v0); set it to 0")
     if spec.league is not None:
         check_league_env(spec.league, entry)
 

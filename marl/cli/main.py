@@ -168,14 +168,23 @@ def eval_cmd(
     vs: Annotated[str | None, typer.Option(
         "--vs", metavar="OPPONENT", help="Head to head against random, alphabeta_d<k>, "
         "RUN_DIR[:player] or CHECKPOINT_DIR:player, half the games on each seat.")] = None,
+    exploitability: Annotated[bool, typer.Option(
+        "--exploitability", help="Two-player zero-sum OpenSpiel games (kuhn_poker, "
+        "leduc_poker): the exact NashConv and exploitability of the trained policies (a "
+        "league: also the average over the main agent's snapshots), by OpenSpiel's own "
+        "best-response code, instead of playing games.")] = False,
 ) -> None:
     """Play the trained policies as trained, against random, and all-random; print a table.
 
-    Each pairing is played with sampled and with greedy actions (--actions). Competitive
-    turn-based games add wins/draws/losses with a 95% Wilson interval.
+    Each pairing is played with sampled and with greedy actions (--actions). Two-player
+    competitive games (and turn-based team games) add wins/draws/losses with a 95% Wilson
+    interval.
     The JSON is also written to RUN_DIR/eval.json. With --vs (and --player), play two
     players head to head instead: W/D/L per seat with 95% Wilson intervals.
     """
+    if exploitability:
+        _exploitability(run_dir, as_json)
+        return
     if vs is not None or player is not None:
         from marl.cli.league import head_to_head_cmd
 
@@ -196,6 +205,27 @@ def eval_cmd(
         typer.echo(payload)
     else:
         _print_eval(rows, f"evaluation: {run_dir.name}")
+
+
+def _exploitability(run_dir: Path, as_json: bool) -> None:
+    from marl.evaluate import exploitability_rows
+    from marl.tracking.console import compact_table, console
+
+    defaults_for_headless()
+    rows = exploitability_rows(run_dir)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = compact_table(f"exploitability: {run_dir.name}",
+                          "exact (OpenSpiel best responses); 0 = a Nash equilibrium; "
+                          "gain = best response's gain per seat")
+    table.add_column("policy", no_wrap=True)
+    for col in ("NashConv", "exploit.", "gain p0", "gain p1"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        gains = [f"{g:.4f}" for g in r["player_improvements"]]
+        table.add_row(r["policy"], f"{r['nash_conv']:.4f}", f"{r['exploitability']:.4f}", *gains)
+    console.print(table)
 
 
 @spec_app.command("validate")
@@ -242,7 +272,10 @@ def envs_list(
     spaces: Annotated[bool, typer.Option(help="Build each env to show agents and spaces.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Registered env ids with their setting, api, agents and spaces."""
+    """Registered env ids with their setting, api, agents, spaces and the kinds of their
+    actions (discrete, continuous) and observations (vector, image, board)."""
+    import numpy as np
+
     from envs.factory import make_spec_env
     from envs.registry import check_env_id, env_ids
     from marl.tracking.console import console
@@ -250,38 +283,61 @@ def envs_list(
     rows = []
     for env_id in env_ids():
         entry = check_env_id(env_id)
-        row = {"id": env_id, "setting": entry.setting, "api": entry.api,
-               "description": entry.description, "agents": [], "observation": "", "action": ""}
+        row: dict[str, Any] = {"id": env_id, "setting": entry.setting, "api": entry.api,
+                               "description": entry.description, "agents": [],
+                               "observation": "", "action": "", "actions": entry.actions,
+                               "observations": entry.observations,
+                               "board": list(entry.board) if entry.board else None,
+                               "action_size": None}
         if spaces:
             env = make_spec_env({"id": env_id})
             first = env.possible_agents[0]
             obs = env.observation_space(first)
             obs = obs["observations"] if hasattr(obs, "spaces") and "observations" in obs.spaces else obs
+            act = env.action_space(first)
+            size = getattr(act, "n", None)
             row.update(agents=list(env.possible_agents), observation=str(getattr(obs, "shape", obs)),
-                       action=str(env.action_space(first)))
+                       action=str(act),
+                       action_size=int(size) if size is not None else int(np.prod(act.shape)))
             env.close()
         rows.append(row)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    console.print(envs_table(rows))
+    console.print(envs_table(rows, console.width))
 
 
-def envs_table(rows: list[dict[str, Any]]) -> Any:
-    """``marl envs list``: ids never wrap (users copy them into specs); the description
-    folds into what width is left."""
+def envs_table(rows: list[dict[str, Any]], width: int | None = None) -> Any:
+    """``marl envs list``: ids never wrap (users copy them into specs); observations and
+    actions show their kind and size (``board 6x7x2``, ``continuous 4``). The description
+    folds into what a ``width``-column terminal leaves (None: any width); at 80 columns
+    none is left, and ``--json`` has it."""
+    import re
+
     from marl.tracking.console import compact_table
 
-    table = compact_table("environments", "setting is the id's prefix; marl envs list --json "
-                                          "for every agent id")
-    table.add_column("id", no_wrap=True)
-    table.add_column("api", no_wrap=True)
-    table.add_column("agents", no_wrap=True, justify="right")
-    table.add_column("obs / action", no_wrap=True)
-    table.add_column("description", overflow="fold", ratio=1)
+    cells = []
     for r in rows:
-        space = f"{r['observation']} / {r['action'].replace('Discrete', 'D')}" if r["action"] else ""
-        table.add_row(r["id"], r["api"], str(len(r["agents"]) or "-"), space, r["description"])
+        dims = r.get("board") or re.findall(r"\d+", r.get("observation") or "")
+        obs = " ".join([r.get("observations", ""), "x".join(str(d) for d in dims)]).strip()
+        size = r.get("action_size")
+        act = " ".join([r.get("actions", ""), "" if size is None else str(size)]).strip()
+        api = "par" if r["api"] == "parallel" else r["api"]
+        cells.append([r["id"], api, str(len(r["agents"]) or "-"), obs, act])
+    headers = ["id", "api", "n", "observation", "action"]
+    # Two spaces between columns and one at each edge (compact_table's padding).
+    fixed = sum(max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)) \
+        + 2 * len(headers)
+    described = width is None or width - fixed >= 20
+    table = compact_table("environments (setting/name-vN)",
+                          "n: agents; par: parallel; --json for agent ids, spaces"
+                          + (" and descriptions" if not described else ""))
+    for h in headers:
+        table.add_column(h, no_wrap=True, justify="right" if h == "n" else "left")
+    if described:
+        table.add_column("description", overflow="fold", ratio=1)
+    for r, c in zip(rows, cells):
+        table.add_row(*c, *([r["description"]] if described else []))
     return table
 
 

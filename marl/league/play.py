@@ -19,7 +19,7 @@ import numpy as np
 
 from envs.factory import api_of, make_spec_env
 from marl.league.spec import scripted_depth
-from marl.play import play_episodes
+from marl.play import as_env_action, play_episodes, random_box_policy
 from marl.play import wilson_interval as wilson  # one Wilson interval for the project
 
 __all__ = ["MatchResult", "head_to_head", "record_gif", "seat_score", "scripted_policy", "wilson"]
@@ -40,10 +40,19 @@ def seat_score(returns: dict[str, float], seat_of: dict[str, int]) -> float | No
     return 1.0 if r0 > r1 else 0.0 if r0 < r1 else 0.5
 
 
-def scripted_policy(kind: str, n_actions: int, seed: int = 0) -> Any:
-    """``random`` or ``alphabeta_d<k>`` as an ``act(list_of_obs) -> actions`` callable."""
+def scripted_policy(kind: str, n_actions: Any, seed: int = 0) -> Any:
+    """``random`` or ``alphabeta_d<k>`` as an ``act(list_of_obs) -> actions`` callable.
+
+    Args:
+        n_actions: the number of discrete actions, or the action space (a Box space:
+            ``random`` is uniform in its bounds).
+    """
     rng = np.random.default_rng(seed)
+    if kind == "random" and hasattr(n_actions, "low"):
+        return random_box_policy(n_actions, seed)
     if kind == "random":
+        n_actions = int(getattr(n_actions, "n", n_actions))
+
         def act_random(observations: Sequence[Any]) -> np.ndarray:
             return np.asarray([int(rng.choice(np.flatnonzero(o["action_mask"])))
                                if isinstance(o, dict) else int(rng.integers(0, n_actions))
@@ -152,14 +161,16 @@ def record_gif(env_config: dict[str, Any], seat_of: dict[str, int],
         grab()
         for agent in env.agent_iter():
             obs, _, term, trunc, _ = env.last()
-            env.step(None if term or trunc else int(seat_policies[seat_of[agent]]([obs])[0]))
+            env.step(None if term or trunc else as_env_action(
+                seat_policies[seat_of[agent]]([obs])[0], env.action_space(agent)))
             grab()
     else:
         obs, _ = env.reset(seed=seed)
         grab()
         while env.agents:
-            actions = {ag: int(seat_policies[seat_of[ag]]([np.asarray(obs[ag], np.float32)])[0])
-                       for ag in env.agents}
+            actions = {ag: as_env_action(
+                seat_policies[seat_of[ag]]([np.asarray(obs[ag], np.float32)])[0],
+                env.action_space(ag)) for ag in env.agents}
             obs, *_ = env.step(actions)
             grab()
     env.close()

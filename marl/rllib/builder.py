@@ -71,7 +71,10 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
     alg, res = spec.algorithm, spec.resources
     config = (
         config_class(alg.name)()  # PPOConfig, or MappoConfig for ippo/mappo
-        .environment(register(), env_config=dict(exp.env_config))
+        # Box actions: policies act in [-1, 1], mapped to the bounds and clipped before
+        # the env (both samplers; see marl.rllib.modules.distributions).
+        .environment(register(), env_config=dict(exp.env_config), normalize_actions=True,
+                     clip_actions=False)
         .framework("torch")
         .env_runners(
             num_env_runners=res.num_env_runners,
@@ -88,7 +91,11 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
             entropy_coeff=alg.entropy_coeff, grad_clip=alg.grad_clip,
             use_kl_loss=alg.kl_coeff > 0, kl_coeff=alg.kl_coeff,
             train_batch_size_per_learner=alg.train_batch_size,
-            minibatch_size=alg.minibatch_size, num_epochs=alg.num_epochs,
+            # With num_minibatches our learner cuts the batch itself; RLlib still checks
+            # minibatch_size <= train batch, so never hand it the unused default above it.
+            minibatch_size=(min(alg.minibatch_size, alg.train_batch_size)
+                            if alg.num_minibatches else alg.minibatch_size),
+            num_epochs=alg.num_epochs,
             learner_config_dict=learner_settings(exp),
         )
         .multi_agent(

@@ -6,14 +6,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.utils.spaces.space_utils import unsquash_action
 
+from marl.play import random_box_policy
 from marl.policies import PolicyPlan
+from marl.rllib.modules.distributions import squash
 
-__all__ = ["Policy", "checkpoint_policy", "learner_weights", "live_module", "load_policies",
+__all__ = ["Policy", "checkpoint_module", "checkpoint_policy", "learner_weights", "live_module", "load_policies",
            "module_dir", "module_policy", "random_policy"]
 
 Policy = Callable[[Sequence[Any]], np.ndarray]
@@ -23,8 +27,13 @@ def module_dir(checkpoint: Path, policy: str) -> Path:
     return checkpoint / "learner_group" / "learner" / "rl_module" / policy
 
 
-def random_policy(n_actions: int, seed: int = 0) -> Policy:
-    """Uniform over legal actions (``action_mask`` respected)."""
+def random_policy(n_actions: int | gym.Space, seed: int = 0) -> Policy:
+    """Uniform over legal actions (``action_mask`` respected); ``n_actions`` may be the
+    action space: a Box space gives actions uniform in ``[low, high]``."""
+    if isinstance(n_actions, gym.spaces.Box):
+        return random_box_policy(n_actions, seed)
+    if isinstance(n_actions, gym.spaces.Discrete):
+        n_actions = int(n_actions.n)
     rng = np.random.default_rng(seed)
 
     def act(observations: Sequence[Any]) -> np.ndarray:
@@ -46,8 +55,11 @@ def _stack(observations: Sequence[Any]) -> Any:
 
 
 def module_policy(module: RLModule, greedy: bool, seed: int = 0) -> Policy:
-    """Wrap an RLModule: one batched forward per call, argmax or sampled actions."""
+    """Wrap an RLModule: one batched forward per call, argmax or sampled actions (Box:
+    the mean, or a draw, through the module's squashing, mapped to the bounds)."""
     gen = torch.Generator().manual_seed(seed)
+    if isinstance(module.action_space, gym.spaces.Box):
+        return _box_policy(module, greedy, gen)
 
     @torch.no_grad()
     def act(observations: Sequence[Any]) -> np.ndarray:
@@ -60,9 +72,37 @@ def module_policy(module: RLModule, greedy: bool, seed: int = 0) -> Policy:
     return act
 
 
-def load_policies(checkpoint: Path, plan: PolicyPlan, n_actions: dict[str, int],
+def _box_policy(module: RLModule, greedy: bool, gen: torch.Generator) -> Policy:
+    """Box actions as the env runners send them: the module's distribution in [-1, 1]
+    units (greedy: its deterministic action, mean or tanh(mean)), then RLlib's
+    ``unsquash_action`` to the space's bounds, clipped (``normalize_actions``)."""
+    space = module.action_space
+    dist_cls = module.get_inference_action_dist_cls()
+    action_squash = getattr(module, "action_squash", "clip")
+
+    @torch.no_grad()
+    def act(observations: Sequence[Any]) -> np.ndarray:
+        out = module.forward_inference({Columns.OBS: _stack(observations)})
+        dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
+        if greedy:
+            actions = dist.to_deterministic().sample()
+        else:  # a draw from our own generator: N(loc, scale) of RLlib's wrapper
+            normal = dist._dist
+            noise = torch.randn(normal.loc.shape, generator=gen, dtype=normal.loc.dtype)
+            actions = squash(normal.loc + normal.scale * noise, action_squash)
+        return unsquash_action(actions.numpy(), space)
+
+    return act
+
+
+def load_policies(checkpoint: Path, plan: PolicyPlan, n_actions: dict[str, Any],
                   greedy: bool = False, seed: int = 0) -> dict[str, Policy]:
-    """Every policy of a run: trained ones from the checkpoint, frozen ones by kind."""
+    """Every policy of a run: trained ones from the checkpoint, frozen ones by kind.
+
+    Args:
+        n_actions: policy -> its number of discrete actions or its action space (needed
+            for Box spaces, whose random policy draws in the bounds).
+    """
     policies: dict[str, Policy] = {}
     for policy in plan.agents_of:
         if policy in plan.frozen:
@@ -91,8 +131,13 @@ def live_module(algo: Any, module_spec: Any, module_id: str) -> RLModule:
     return module
 
 
-def checkpoint_policy(checkpoint: Path, player_id: str, greedy: bool = False, seed: int = 0) -> Policy:
-    """One trained module of a checkpoint (e.g. a league player) as an ``act`` callable."""
+def checkpoint_module(checkpoint: Path, player_id: str) -> RLModule:
+    """One trained module of a checkpoint (e.g. a league player), in eval mode."""
     module = RLModule.from_checkpoint(str(module_dir(Path(checkpoint), player_id).resolve()))
     module.eval()
-    return module_policy(module, greedy, seed)
+    return module
+
+
+def checkpoint_policy(checkpoint: Path, player_id: str, greedy: bool = False, seed: int = 0) -> Policy:
+    """One trained module of a checkpoint (e.g. a league player) as an ``act`` callable."""
+    return module_policy(checkpoint_module(checkpoint, player_id), greedy, seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["learner_update_seconds", "runner_cpu_rates", "settle_env_runners"]
 
@@ -28,11 +28,14 @@ def learner_update_seconds(algo: Any, repeats: int = 3) -> tuple[int, list[float
     """
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+    from ray.rllib.utils.typing import EpisodeType
 
     config = algo.config
-    episodes = synchronous_parallel_sample(
+    # RLlib annotates every return shape of the old and new stacks; with the new env
+    # runners and concat=True (the default) it returns one flat list of episodes.
+    episodes = cast(list[EpisodeType], synchronous_parallel_sample(
         worker_set=algo.env_runner_group, max_env_steps=config.total_train_batch_size,
-        _uses_new_env_runners=True)
+        _uses_new_env_runners=True))
     steps = sum(len(e) for e in episodes)
     seconds = []
     for _ in range(repeats):

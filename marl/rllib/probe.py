@@ -58,7 +58,7 @@ class WinRateProbe:
                 if exp.seats[agent] == seat and policy in policies:
                     mapping[agent] = policies[policy]
                 else:
-                    mapping[agent] = scripted_policy("random", exp.num_actions(agent),
+                    mapping[agent] = scripted_policy("random", exp.action_spaces[agent],
                                                      self._seed + i)
             for returns in play_episodes(exp.play_config(), mapping, self.games,
                                          seed=self._seed + 7919 * seat):

@@ -59,9 +59,11 @@ def check_ray_resources(spec: Spec) -> None:
 
 def _timer(result: dict[str, Any], name: str) -> float | None:
     """Seconds of one of RLlib's iteration timers (``result["timers"]``), if reported."""
-    value = (result.get("timers") or {}).get(name)
+    raw = (result.get("timers") or {}).get(name)
+    if raw is None:
+        return None
     try:
-        value = float(value)
+        value = float(raw)
     except (TypeError, ValueError):
         return None
     return value if value == value else None
@@ -109,6 +111,8 @@ class RLlibTrainer:
     @property
     def env_steps(self) -> int:
         metrics = self.algo.metrics
+        # Optional in RLlib's class annotation; Algorithm.__init__ always sets a MetricsLogger.
+        assert metrics is not None, "an Algorithm has a MetricsLogger once built"
         try:
             return int(metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
         except (KeyError, TypeError, ValueError):

@@ -58,10 +58,14 @@ def iteration_line(iteration: int, metrics: dict[str, Any], setting: str = "",
                   f"games {_fmt(m.get('league/games'), '.0f')}", f"main elo {_fmt(elo, '.0f')}"]
         if "league/main_vs_hardest" in m:
             parts.append(f"vs hardest {_fmt(m['league/main_vs_hardest'])}")
+        if "league/exploitability" in m:
+            parts.append(f"exploit {_fmt(m['league/exploitability'], '.3f')}")
     elif setting == "competitive":
         entropy = m.get(f"train/{trained[0]}/entropy") if trained else None
         if "eval/win_rate_vs_random" in m:
             parts.append(f"vs random {_fmt(m['eval/win_rate_vs_random'])}")
+        if "eval/exploitability" in m:
+            parts.append(f"exploit {_fmt(m['eval/exploitability'], '.3f')}")
         parts += [f"ep len {_fmt(m.get('rollout/episode_len_mean'), '.1f')}",
                   f"entropy {_fmt(entropy)}"]
         if len(trained) > 1:  # teams with their own policies: each side's return

@@ -211,3 +211,22 @@ def test_envs_list_shows_every_registered_id() -> None:
     assert proc.returncode == 0, proc.stderr
     for env_id in env_ids():
         assert env_id in proc.stdout, f"{env_id} missing from `marl envs list`:\n{proc.stdout}"
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80  # COLUMNS=80
+    assert "discrete" in proc.stdout and "board 6x7x2" in proc.stdout
+
+
+def test_envs_list_json_has_action_and_observation_kinds() -> None:
+    import json
+
+    from envs.registry import check_env_id
+
+    proc = _marl("envs", "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["id"]: r for r in json.loads(proc.stdout)}
+    assert sorted(rows) == env_ids()
+    for env_id, row in rows.items():
+        entry = check_env_id(env_id)
+        assert (row["actions"], row["observations"]) == (entry.actions, entry.observations)
+        assert row["action_size"] >= 1 and row["agents"], row
+    assert rows["competitive/tictactoe-v0"]["board"] == [3, 3, 2]
+    assert rows["competitive/kuhn_poker-v0"]["action_size"] == 2

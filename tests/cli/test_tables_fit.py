@@ -74,11 +74,53 @@ def test_head_to_head_and_envs_tables_fit_80_columns() -> None:
     lines = _lines(h2h_table(result, "A vs B: 200 games, competitive/connect_four-v0"))
     assert max(len(line) for line in lines) <= 80
     assert sum(line.lstrip().startswith("both") for line in lines) == 1
-    rows = [{"id": "mixed/commons_harvest-v0", "api": "parallel", "agents": ["a"] * 5,
-             "observation": "(15, 15, 3)", "action": "Discrete(8)",
-             "description": "Commons harvest: apples regrow only near apples; tagging beam"},
-            {"id": "competitive/connect_four-v0", "api": "aec", "agents": ["p0", "p1"],
-             "observation": "(84,)", "action": "Discrete(7)", "description": "Connect four"}]
-    lines = _lines(envs_table(rows))
+    lines = _lines(envs_table(_env_rows(), 80))
     assert max(len(line) for line in lines) <= 80
     assert any("mixed/commons_harvest-v0" in line for line in lines)
+
+
+def _env_rows() -> list[dict]:
+    """Rows as ``marl envs list`` builds them, with the widest cells of the registry."""
+    return [{"id": "cooperative/knights_archers_zombies-v0", "api": "parallel",
+             "agents": ["a"] * 4, "observation": "(27, 5)", "action": "Discrete(6)",
+             "actions": "discrete", "observations": "vector", "board": None, "action_size": 6,
+             "description": "Knights, archers, zombies: vector obs, dead agents see zeros"},
+            {"id": "cooperative/pistonball-v0", "api": "parallel", "agents": ["p"] * 20,
+             "observation": "(457, 120, 3)", "action": "Discrete(3)", "actions": "discrete",
+             "observations": "image", "board": None, "action_size": 3,
+             "description": "Pistonball: pistons push a ball left, RGB pixels, shared reward"},
+            {"id": "cooperative/multiwalker-v0", "api": "parallel", "agents": ["w"] * 3,
+             "observation": "(31,)", "action": "Box(-1.0, 1.0, (4,), float32)",
+             "actions": "continuous", "observations": "vector", "board": None,
+             "action_size": 4, "description": "SISL multiwalker"},
+            {"id": "competitive/connect_four-v0", "api": "aec", "agents": ["p0", "p1"],
+             "observation": "(84,)", "action": "Discrete(7)", "actions": "discrete",
+             "observations": "board", "board": [6, 7, 2], "action_size": 7,
+             "description": "Connect four"},
+            {"id": "mixed/commons_harvest-v0", "api": "parallel", "agents": ["a"] * 5,
+             "observation": "(148,)", "action": "Discrete(8)", "actions": "discrete",
+             "observations": "vector", "board": None, "action_size": 8,
+             "description": "Commons harvest: apples regrow only near apples; tagging beam"}]
+
+
+def test_envs_table_shows_action_and_observation_kinds_at_80_columns() -> None:
+    from marl.cli.main import envs_table
+
+    lines = _lines(envs_table(_env_rows(), 80))
+    assert max(len(line) for line in lines) <= 80
+    row = {r["id"]: next(line for line in lines if r["id"] in line) for r in _env_rows()}
+    assert "image 457x120x3" in row["cooperative/pistonball-v0"]  # nothing cut short
+    assert "continuous 4" in row["cooperative/multiwalker-v0"]
+    assert "board 6x7x2" in row["competitive/connect_four-v0"]
+    assert "vector 27x5" in row["cooperative/knights_archers_zombies-v0"]
+    assert "…" not in "".join(lines)
+    assert "descriptions" in lines[-1]  # the caption says where the dropped column went
+
+
+def test_envs_table_adds_descriptions_on_a_wide_terminal() -> None:
+    from marl.cli.main import envs_table
+
+    lines = _lines(envs_table(_env_rows(), 160), width=160)
+    assert max(len(line) for line in lines) <= 160
+    assert any("Pistonball: pistons push a ball left" in line for line in lines)
+    assert "…" not in "".join(lines)

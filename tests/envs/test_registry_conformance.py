@@ -13,6 +13,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, see
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs.registry import check_env_id, env_ids, make_env
+from envs.wrappers.pipeline import PreprocessError
 from envs.wrappers.stacks import STACKS, apply_stack
 
 CYCLES = 50
@@ -123,7 +124,7 @@ def test_frame_stack_keeps_each_agents_size_times_four() -> None:
 
 
 def test_unknown_stack_names_the_choices() -> None:
-    with pytest.raises(KeyError, match="pad_frame_stack"):
+    with pytest.raises(PreprocessError, match="pad_frame_stack"):
         apply_stack(make_env(TAG), "zzz")
 
 

@@ -16,7 +16,7 @@ hands the loss normalized targets.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -31,17 +31,26 @@ from marl.rllib.env.critic_input import CRITIC_OBS
 __all__ = ["AddCriticObs", "TeamGAE", "team_critic_module"]
 
 
-def team_critic_module(rl_module: Any, module_id: str) -> Any | None:
-    """The (unwrapped) module if it is a ActorCriticModule with a critic, else None."""
+def team_critic_module(rl_module: Any, module_id: str | None) -> Any | None:
+    """The (unwrapped) module if it is a ActorCriticModule with a critic, else None.
+
+    ``module_id`` is optional as on RLlib's ``SingleAgentEpisode``; None finds no module.
+    """
     from marl.rllib.modules.actor_critic import ActorCriticModule
 
-    if module_id not in rl_module:
+    if module_id is None or module_id not in rl_module:
         return None
     module = rl_module[module_id]
     module = module.unwrapped() if hasattr(module, "unwrapped") else module
     if isinstance(module, ActorCriticModule) and module.has_critic:
         return module
     return None
+
+
+def _numpy(x: Any) -> np.ndarray:
+    """``convert_to_numpy`` of one tensor or array. RLlib annotates it with the whole
+    nested-structure union it accepts; for a single tensor it returns one array."""
+    return cast(np.ndarray, convert_to_numpy(x))
 
 
 class AddCriticObs(ConnectorV2):
@@ -93,7 +102,7 @@ class TeamGAE(ConnectorV2):
         super().__init__(input_observation_space, input_action_space)
         self.gamma = gamma
         self.lambda_ = lambda_
-        self._to_tensor = None
+        self._to_tensor: NumpyToTensor | None = None  # built on first use, on the device
 
     def __call__(self, *, rl_module: Any, episodes: list[Any], batch: dict[str, Any],
                  **kwargs: Any) -> Any:
@@ -110,7 +119,7 @@ class TeamGAE(ConnectorV2):
                 norm = module.value_norm
                 raw_t = norm.denormalize(values_t) if norm is not None else values_t
             device = values_t.device
-            values_norm, values = convert_to_numpy(values_t), convert_to_numpy(raw_t)
+            values_norm, values = _numpy(values_t), _numpy(raw_t)
             lens = [len(e) for e in sa_episodes if e.module_id in (None, module_id)]
             if sum(lens) != len(values):
                 raise RuntimeError(f"module {module_id}: {len(values)} value rows for "
@@ -118,16 +127,16 @@ class TeamGAE(ConnectorV2):
                                    f"supported by ippo/mappo)")
             targets = compute_value_targets(
                 values=values,
-                rewards=convert_to_numpy(module_batch[Columns.REWARDS]),
-                terminateds=convert_to_numpy(module_batch[Columns.TERMINATEDS]),
-                truncateds=convert_to_numpy(module_batch[Columns.TRUNCATEDS]),
+                rewards=_numpy(module_batch[Columns.REWARDS]),
+                terminateds=_numpy(module_batch[Columns.TERMINATEDS]),
+                truncateds=_numpy(module_batch[Columns.TRUNCATEDS]),
                 gamma=self.gamma, lambda_=self.lambda_)
-            valid = convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)
+            valid = _numpy(module_batch[Columns.LOSS_MASK]).astype(bool)
             adv = targets - values
             adv = (adv - adv[valid].mean()) / max(1e-4, float(adv[valid].std()))
             if norm is not None:
                 norm.update(torch.as_tensor(targets[valid], device=device))
-                targets = convert_to_numpy(norm.normalize(torch.as_tensor(targets, device=device)))
+                targets = _numpy(norm.normalize(torch.as_tensor(targets, device=device)))
             results[module_id] = {
                 Columns.ADVANTAGES: adv.astype(np.float32),
                 Columns.VALUE_TARGETS: targets.astype(np.float32),

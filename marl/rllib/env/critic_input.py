@@ -27,6 +27,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.utils.typing import AgentID, MultiAgentDict
 
 from marl.errors import SpecError
 from marl.rllib.env.adapters import AecAdapter, ParallelAdapter
@@ -49,8 +51,15 @@ def _flat(obs: Any) -> np.ndarray:
     return np.asarray(obs, dtype=np.float32).ravel()
 
 
-class _CriticInputMixin:
-    """Adds ``infos[agent][CRITIC_OBS]`` for every agent that gets an observation."""
+class _CriticInputMixin(MultiAgentEnv):
+    """Adds ``infos[agent][CRITIC_OBS]`` for every agent that gets an observation.
+
+    Goes before an adapter in the bases (``class X(_CriticInputMixin, ParallelAdapter)``):
+    its ``reset``/``step`` wrap the adapter's. It subclasses ``MultiAgentEnv`` only so that
+    ``super()`` and the adapter's attributes type-check; it defines no ``__init__``.
+    """
+
+    env: Any  # the wrapped PettingZoo env, set by the adapter's __init__
 
     def _setup_critic(self, critic: dict[str, Any]) -> None:
         self._critic_mode = critic["input"]
@@ -60,7 +69,9 @@ class _CriticInputMixin:
         self._index = {a: members.index(a) for members in self._teams.values() for a in members}
         self._order = {a: (a, *(m for m in members if m != a))
                        for members in self._teams.values() for a in members}
-        self._obs_dim = {a: gym.spaces.flatdim(_actor_part(self.observation_spaces[a]))
+        spaces = self.observation_spaces
+        assert spaces is not None, "the adapter's __init__ sets observation_spaces"
+        self._obs_dim = {a: gym.spaces.flatdim(_actor_part(spaces[a]))
                          for a in self.possible_agents}
 
     def _state(self) -> np.ndarray:
@@ -70,12 +81,12 @@ class _CriticInputMixin:
             raise SpecError("algorithm.critic.input: this env provides no global state "
                             "(state()); use critic.input: team_obs") from None
 
-    def _member_obs(self, agent: str, obs: dict[str, Any]) -> np.ndarray:
+    def _member_obs(self, agent: str, obs: MultiAgentDict) -> np.ndarray:
         if agent in obs:
             return _flat(obs[agent])
         return np.zeros(self._obs_dim[agent], np.float32)
 
-    def _critic_inputs(self, obs: dict[str, Any]) -> dict[str, np.ndarray]:
+    def _critic_inputs(self, obs: MultiAgentDict) -> MultiAgentDict:
         """Critic input of every agent in ``obs``."""
         state = self._state() if self._critic_mode == "state" and obs else None
         out = {}
@@ -91,13 +102,13 @@ class _CriticInputMixin:
             out[agent] = np.concatenate(parts)
         return out
 
-    def _add_critic_infos(self, obs: dict[str, Any], infos: dict[str, Any]) -> dict[str, Any]:
+    def _add_critic_infos(self, obs: MultiAgentDict, infos: MultiAgentDict) -> MultiAgentDict:
         infos = dict(infos or {})
         for agent, x in self._critic_inputs(obs).items():
             infos[agent] = {**(infos.get(agent) or {}), CRITIC_OBS: x}
         return infos
 
-    def critic_dims(self) -> dict[str, int]:
+    def critic_dims(self) -> dict[AgentID, int]:
         """Width of each agent's critic input (resets the env)."""
         obs, _ = self.reset(seed=0)
         return {a: int(x.shape[0]) for a, x in self._critic_inputs(obs).items()}
@@ -106,7 +117,7 @@ class _CriticInputMixin:
         obs, infos = super().reset(seed=seed, options=options)
         return obs, self._add_critic_infos(obs, infos)
 
-    def step(self, action_dict: dict[str, Any]):
+    def step(self, action_dict: MultiAgentDict):
         obs, rew, term, trunc, infos = super().step(action_dict)
         return obs, rew, term, trunc, self._add_critic_infos(obs, infos)
 
@@ -127,14 +138,14 @@ class AecCriticAdapter(_CriticInputMixin, AecAdapter):
         super().__init__(env)
         self._setup_critic(critic)
 
-    def _member_obs(self, agent: str, obs: dict[str, Any]) -> np.ndarray:
+    def _member_obs(self, agent: str, obs: MultiAgentDict) -> np.ndarray:
         if agent in obs:
             return _flat(obs[agent])
         if agent in self.env.agents:
             return _flat(self.env.observe(agent))
         return np.zeros(self._obs_dim[agent], np.float32)
 
-    def critic_dims(self) -> dict[str, int]:
+    def critic_dims(self) -> dict[AgentID, int]:
         self.reset(seed=0)
         live = {a: self.env.observe(a) for a in self.env.agents}
         return {a: int(x.shape[0]) for a, x in self._critic_inputs(live).items()}

@@ -58,7 +58,7 @@ def episode_match(episode: Any, chunks: Sequence[Any], seat_of: dict[str, int]
     score = seat_score(returns, seat_of)
     if score is None:
         return None
-    modules = {}
+    modules: dict[int, str] = {}  # seat -> module id
     for agent, seat in seat_of.items():
         if agent in returns:
             modules.setdefault(seat, episode.module_for(agent))

@@ -9,11 +9,13 @@ after every iteration (``marl.rllib.league.runtime``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.utils.typing import AgentID, EpisodeType, ModuleID
 
 from marl.errors import SpecError
 from marl.experiment import Experiment
@@ -74,7 +76,9 @@ def league_layout(exp: Experiment, model_defaults: dict[str, Any] | None = None)
                      trainable=("learner",), frozen={})
     learner_spec = module_specs(exp, one)["learner"]
     if model_defaults:
-        learner_spec.model_config = {**model_defaults, **(learner_spec.model_config or {})}
+        own = learner_spec.model_config or {}
+        assert isinstance(own, dict), "module_specs gives dict model configs"
+        learner_spec.model_config = {**model_defaults, **own}
     return LeagueLayout(dict(exp.seats), learner_spec, obs, act)
 
 
@@ -86,8 +90,11 @@ def configure_league(config: PPOConfig, exp: Experiment) -> PPOConfig:
     layout = league_layout(exp)
     league = League(spec.league.settings(spec.seed))
     specs = {p.id: layout.module_spec(p.id, p.role) for p in league.players.values()}
+    # RLlib types agent ids as ``Hashable | str``; this project's agent ids are str, which
+    # is what EpisodeMapping (pure Python, no RLlib types) takes.
+    mapping_fn = cast(Callable[[AgentID, EpisodeType], ModuleID], league.mapping(0, layout.seats))
     return config.multi_agent(
         policies=set(specs),
-        policy_mapping_fn=league.mapping(0, layout.seats),
+        policy_mapping_fn=mapping_fn,
         policies_to_train=list(league.learner_ids),
     ).rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))

@@ -57,6 +57,9 @@ class LeagueRuntime:
         self.sinks = list(sinks or [])
         self.exp = exp
         self.spec = exp.spec
+        if exp.spec.league is None:
+            raise RunError("this run has no league section")
+        self.league_spec = exp.spec.league
         self.algo = algo
         self.league = league
         self.layout = layout
@@ -157,7 +160,7 @@ class LeagueRuntime:
                 else f"reset {d.player_id}" for d in decisions))
         self.push_mapping()
         iteration = int(self.algo.iteration)
-        if iteration % self.spec.league.leaderboard_every == 0:
+        if iteration % self.league_spec.leaderboard_every == 0:
             self.report(iteration)
         return self.metrics(games)
 
@@ -169,7 +172,7 @@ class LeagueRuntime:
             return
         out = Path(self.run_dir) / "league"
         heatmap = payoff_heatmap(self.league, out / "payoff.png")
-        replay = self.replay(out / "replay.gif", iteration) if self.spec.league.replay else None
+        replay = self.replay(out / "replay.gif", iteration) if self.league_spec.replay else None
         log_league_media(self.sinks, iteration, self.league, heatmap, replay)
 
     def replay(self, path: Path, seed: int) -> Path | None:
@@ -184,7 +187,7 @@ class LeagueRuntime:
         def policy(pid: str) -> Any:
             role = self.league.player(pid).role
             if role in ("random", "scripted"):
-                return scripted_policy(pid, int(self.layout.act_space.n), seed)
+                return scripted_policy(pid, self.layout.act_space, seed)
             return module_policy(self.live_module(pid), greedy=False, seed=seed)
 
         seat = seed % 2  # alternate seats between reports

@@ -42,6 +42,9 @@ def value_loss(values: torch.Tensor, old_values: torch.Tensor | None, targets: t
 
     loss = elementwise(values)
     if value_clip is not None:
+        if old_values is None:
+            raise ValueError("value_loss: value_clip is set but old_values is None; pass the "
+                             "critic's predictions at sampling time or set value_clip=None")
         clipped = old_values + torch.clamp(values - old_values, -value_clip, value_clip)
         loss = torch.max(loss, elementwise(clipped))
     return loss

@@ -33,12 +33,19 @@ from __future__ import annotations
 
 import types
 import weakref
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.learner.learner_group import LearnerGroup
 from ray.rllib.core.learner.training_data import TrainingData
+from ray.rllib.utils.typing import EpisodeType
+
+if TYPE_CHECKING:
+    class _CoveringLearnerGroup(LearnerGroup):
+        """A ``LearnerGroup`` as ``install`` leaves it (never instantiated)."""
+
+        _marl_algorithm: weakref.ref[Any]  # the algorithm owning the group
 
 __all__ = ["CoveringTrainingData", "SortModules", "cover_shards", "install", "modules_in",
            "split_whole"]
@@ -137,7 +144,7 @@ def _trainable_fn(config: Any) -> Callable[[str], bool]:
     return lambda module_id: module_id in chosen
 
 
-def _covering_update(self: LearnerGroup, *, episodes: Iterable[Any] | None = None,
+def _covering_update(self: _CoveringLearnerGroup, *, episodes: list[EpisodeType] | None = None,
                      training_data: TrainingData | None = None, **kwargs: Any) -> Any:
     if episodes is not None and training_data is None:
         training_data = CoveringTrainingData(episodes=list(episodes))

@@ -3,6 +3,8 @@
     actor_critic.py  ActorCriticModule: the one actor-critic of ppo, ippo and mappo
                      (mlp or cnn encoder, learner-only critic, optionally central),
                      ``mask_logits``: the one masking function
+    distributions.py action distributions: categorical, Gaussian (clip), tanh-squashed
+                     Gaussian (Box actions)
     value_norm.py    ValueNorm: running statistics of value targets (ippo, mappo)
     scripted.py      RandomPolicyModule, AlphaBetaModule: frozen opponents, no weights
     specs.py         one RLModuleSpec per policy of a resolved experiment

@@ -1,7 +1,8 @@
 """The one actor-critic of ppo, ippo and mappo: decentralized actor, learner-only critic,
 a pluggable encoder, one masking function.
 
-    actor   pi(own obs) -> action logits           built everywhere (env runners, learners)
+    actor   pi(own obs) -> action logits (Discrete) or Gaussian mean and a learned,
+            state-independent log std (Box)        built everywhere (env runners, learners)
     critic  V(critic input) -> value               built on learners only
     value_norm  running target statistics          ippo/mappo, learners only
 
@@ -15,8 +16,10 @@ statistics and its input never reach them.
 Encoders (``model_config["encoder"]``), for the actor and an own-observation critic:
 
     mlp   [LayerNorm] -> Linear-act per ``hidden`` width
-    cnn   the flat observation viewed as its board (H, W, C) -> Conv2d(k x k, same
-          padding)-ReLU per ``conv`` entry -> flatten -> Linear-act per ``hidden`` width
+    cnn   the flat observation viewed as its board or image (H, W, C), times
+          ``obs_scale`` -> Conv2d-ReLU per ``conv`` entry ([channels, k]: k x k, same
+          padding; [channels, k, stride]: unpadded, strided, as the Nature CNN) ->
+          flatten (width found by a forward pass of zeros) -> Linear-act per ``hidden``
 
 A centralized critic is an MLP over ``critic_obs``. Initialisation as CleanRL and MAPPO:
 orthogonal, gain sqrt(2) on hidden layers, 0.01 on the policy head (the first policy is
@@ -25,7 +28,10 @@ near uniform), 1 on the value head; zero biases.
 model_config:
     encoder                 "mlp" (default) | "cnn"
     hidden, activation      hidden widths after the encoder; tanh | relu
-    conv, board             cnn: [[channels, kernel], ...] and the board's [H, W, C]
+    conv, board             cnn: [[channels, kernel(, stride)], ...] and the board's or
+                            image's [H, W, C]
+    obs_scale               cnn: factor on the observation (1/255 for uint8 pixels;
+                            default 1)
     input_norm              "none" (default) | "layernorm" on the actor's (and an
                             own-obs critic's) input
     critic_hidden           critic MLP widths (default: hidden)
@@ -33,6 +39,14 @@ model_config:
     critic_obs_dim          width of ``critic_obs`` (central only)
     value_normalization     keep a ValueNorm (ippo/mappo: True; ppo: False, RLlib's GAE
                             reads raw values)
+    action_squash           Box actions: "clip" (default; Gaussian, clipped to the bounds
+                            by the env runner) | "tanh" (tanh-squashed Gaussian); see
+                            ``marl.rllib.modules.distributions``
+
+Box actions: ACTION_DIST_INPUTS = cat(mean, log_std), the mean from the policy head (gain
+0.01), log_std the parameter ``pi_log_std`` (init 0: std 1), in RLlib's normalized action
+space [-1, 1] (mapped to the space's bounds by the env runner). Masks apply to Discrete
+actions only.
 """
 
 from __future__ import annotations
@@ -48,10 +62,12 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.torch_utils import FLOAT_MIN
 from torch import nn
 
+from marl.policies import BOARD_CONV
 from marl.rllib.env.critic_input import CRITIC_OBS
+from marl.rllib.modules.distributions import action_distribution
 from marl.rllib.modules.value_norm import ValueNorm
 
-__all__ = ["ActorCriticModule", "TeamCriticModule", "encoder_layers", "mask_logits"]
+__all__ = ["ActorCriticModule", "TeamCriticModule", "conv_layers", "encoder_layers", "mask_logits"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -74,15 +90,57 @@ def _linear(in_dim: int, out_dim: int, gain: float) -> nn.Linear:
 
 
 class _Board(nn.Module):
-    """Flat observations (B, H*W*C, row-major as PettingZoo's boards) -> (B, C, H, W)."""
+    """Flat observations (B, H*W*C, row-major as PettingZoo's boards and images) ->
+    (B, C, H, W), times ``scale``."""
 
-    def __init__(self, board: tuple[int, int, int]):
+    def __init__(self, board: tuple[int, int, int], scale: float = 1.0):
         super().__init__()
         self.board = tuple(int(x) for x in board)
+        self.scale = float(scale)  # a plain attribute: checkpoints hold no new tensor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w, c = self.board
-        return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+        x = x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+        return x * self.scale if self.scale != 1.0 else x
+
+
+def _conv(in_channels: int, entry: list[int] | tuple[int, ...]) -> nn.Conv2d:
+    """``[channels, kernel]``: same padding, stride 1; ``[channels, kernel, stride]``:
+    no padding."""
+    out_channels, kernel = int(entry[0]), int(entry[1])
+    stride, padding = (int(entry[2]), 0) if len(entry) == 3 else (1, kernel // 2)
+    conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding)
+    nn.init.orthogonal_(conv.weight, math.sqrt(2))
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+def conv_layers(board: tuple[int, ...] | list[int], conv: Any,
+                scale: float = 1.0) -> tuple[list[nn.Module], int]:
+    """The cnn encoder's layers up to the flatten, and their output width.
+
+    The width comes from a forward pass of one zero observation, not from a formula.
+
+    Raises:
+        ValueError: the kernels and strides do not fit the board (an output side < 1).
+    """
+    h, w, c = (int(x) for x in board)
+    layers: list[nn.Module] = [_Board((h, w, c), scale)]
+    channels = c
+    for entry in conv:
+        layers += [_conv(channels, entry), nn.ReLU()]
+        channels = int(entry[0])
+    layers.append(nn.Flatten())
+    try:
+        with torch.no_grad():
+            width = int(nn.Sequential(*layers)(torch.zeros(1, h * w * c)).shape[1])
+    except RuntimeError:
+        width = 0
+    if width < 1:
+        raise ValueError(f"cnn encoder: conv {[list(e) for e in conv]} does not fit a "
+                         f"{h}x{w}x{c} observation; use smaller kernels or strides, or a "
+                         f"larger image (env.preprocess resize)")
+    return layers, width
 
 
 def encoder_layers(in_dim: int, cfg: dict[str, Any], hidden: list[int], activation: str,
@@ -94,16 +152,8 @@ def encoder_layers(in_dim: int, cfg: dict[str, Any], hidden: list[int], activati
         board = cfg.get("board")
         if not board or math.prod(board) != in_dim:
             raise ValueError(f"cnn encoder: board {board} does not hold {in_dim} inputs")
-        layers.append(_Board(tuple(board)))
-        channels = int(board[2])
-        for out_channels, kernel in cfg.get("conv") or [[64, 3], [64, 3]]:
-            conv = nn.Conv2d(channels, int(out_channels), int(kernel), padding=int(kernel) // 2)
-            nn.init.orthogonal_(conv.weight, math.sqrt(2))
-            nn.init.zeros_(conv.bias)
-            layers += [conv, nn.ReLU()]
-            channels = int(out_channels)
-        layers.append(nn.Flatten())
-        in_dim = channels * int(board[0]) * int(board[1])
+        layers, in_dim = conv_layers(board, cfg.get("conv") or BOARD_CONV,
+                                     float(cfg.get("obs_scale", 1.0)))
     elif input_norm == "layernorm":
         layers.append(nn.LayerNorm(in_dim))
     for width in hidden:
@@ -129,17 +179,24 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         kind = cfg.get("encoder", "mlp")
         input_norm = cfg.get("input_norm", "none")
         obs_dim = gym.spaces.flatdim(_actor_space(self.observation_space))
-        if isinstance(self.action_space, gym.spaces.Discrete):
-            out_dim = int(self.action_space.n)
-        elif isinstance(self.action_space, gym.spaces.Box):
-            out_dim = 2 * int(math.prod(self.action_space.shape))  # mean, log_std
+        self.action_squash = cfg.get("action_squash", "clip")
+        self._dist_cls = action_distribution(self.action_space, self.action_squash)
+        self.continuous = isinstance(self.action_space, gym.spaces.Box)
+        if self.continuous:
+            if len(self.action_space.shape) != 1:
+                raise ValueError(f"marl's actor-critic supports flat Box actions (one "
+                                 f"dimension), not {self.action_space}")
+            out_dim = int(self.action_space.shape[0])  # the Gaussian's mean
         else:
-            raise ValueError(f"marl's actor-critic supports Discrete and Box actions, "
-                             f"not {self.action_space}")
+            out_dim = int(self.action_space.n)
         layers, width = encoder_layers(obs_dim, cfg, hidden, activation, kind, input_norm)
         # One Sequential per network: parameter names stay pi.<i>/critic.<i> for every
         # encoder (checkpoints of the MLP-only module load unchanged).
         self.pi = nn.Sequential(*layers, _linear(width, out_dim, 0.01))
+        if self.continuous:
+            # State-independent log std (CleanRL, MAPPO): one learned value per action
+            # dimension, initialised to 0 (std 1).
+            self.pi_log_std = nn.Parameter(torch.zeros(out_dim))
         self.central = cfg.get("critic_input", "own_obs") == "central"
         self.normalizes_values = bool(cfg.get("value_normalization", True))
         if not self.inference_only:
@@ -167,7 +224,22 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         obs, mask = self._own_obs(batch)
-        return {Columns.ACTION_DIST_INPUTS: mask_logits(self.pi(obs), mask)}
+        out = self.pi(obs)
+        if self.continuous:  # cat(mean, log_std), the log std broadcast over the rows
+            return {Columns.ACTION_DIST_INPUTS: torch.cat(
+                [out, self.pi_log_std.expand_as(out)], dim=-1)}
+        return {Columns.ACTION_DIST_INPUTS: mask_logits(out, mask)}
+
+    # One distribution for sampling, inference and the loss (``modules.distributions``);
+    # inference takes its deterministic version (RLlib: ``to_deterministic``).
+    def get_inference_action_dist_cls(self) -> type:
+        return self._dist_cls
+
+    def get_exploration_action_dist_cls(self) -> type:
+        return self._dist_cls
+
+    def get_train_action_dist_cls(self) -> type:
+        return self._dist_cls
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
         """Value of each row (normalized units when ``value_normalization``):

@@ -1,10 +1,11 @@
-"""Frozen opponents as RLModules (never trained, no weights): masked uniform random and
-connect four's alpha-beta search."""
+"""Frozen opponents as RLModules (never trained, no weights): masked uniform random (or
+uniform in a Box's bounds) and connect four's alpha-beta search."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
@@ -45,8 +46,20 @@ class AlphaBetaModule(RLModule):
         pass
 
 
+def _uniform_box(space: gym.spaces.Box, obs: Any) -> np.ndarray:
+    """One uniform action per row, in RLlib's normalized units where the env runner
+    maps [-1, 1] to the bounds (``normalize_actions``: bounded spaces), else drawn by
+    the space itself (normal on unbounded dimensions)."""
+    first = obs if not isinstance(obs, dict) else next(iter(obs.values()))
+    rows = len(first)
+    if np.all(space.bounded_below) and np.all(space.bounded_above):
+        return np.random.uniform(-1.0, 1.0, (rows, *space.shape)).astype(space.dtype)
+    return np.stack([space.sample() for _ in range(rows)])
+
+
 class RandomPolicyModule(RLModule):
-    """Uniform random over legal actions (respects ``action_mask`` when present).
+    """Uniform random over legal actions (respects ``action_mask`` when present); for Box
+    actions uniform in the space's bounds.
 
     RLlib's own ``RandomRLModule`` ignores masks: as a connect-four opponent it plays
     illegal moves and loses by forfeit. Never trained.
@@ -54,6 +67,8 @@ class RandomPolicyModule(RLModule):
 
     def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         obs = batch[Columns.OBS]
+        if isinstance(self.action_space, gym.spaces.Box):
+            return {Columns.ACTIONS: _uniform_box(self.action_space, obs)}
         n = int(self.action_space.n)
         if isinstance(obs, dict) and "action_mask" in obs:
             mask = np.asarray(obs["action_mask"], dtype=np.float64)

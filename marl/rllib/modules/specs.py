@@ -13,7 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from marl.errors import SpecError
 from marl.experiment import Experiment
-from marl.policies import PolicyPlan
+from marl.policies import PolicyPlan, cnn_input
 from marl.rllib.env.adapters import as_float32
 from marl.rllib.modules.actor_critic import ActorCriticModule
 from marl.rllib.modules.scripted import RandomPolicyModule
@@ -49,13 +49,17 @@ def actor_critic_config(exp: Experiment, policy: str) -> dict[str, Any]:
     config: dict[str, Any] = {
         "encoder": model.encoder, "hidden": list(model.hidden), "activation": model.activation,
         "input_norm": model.input_norm, "critic_input": "own_obs",
+        "action_squash": model.action_squash,
         # ppo's critic fits raw returns (RLlib's value loss); ippo/mappo use a ValueNorm.
         "value_normalization": exp.algorithm.team_critic and algorithm.critic.value_normalization,
         "critic_hidden": list(algorithm.critic.hidden or model.hidden),
     }
     if model.encoder == "cnn":
-        config["conv"] = [list(c) for c in model.conv]
-        config["board"] = list(exp.entry.board)
+        agent = exp.plan.agents_of[policy][0]
+        cnn = cnn_input(model, exp.entry, exp.observation_spaces[agent], policy)
+        config.update(board=list(cnn.board), conv=[list(c) for c in cnn.conv])
+        if cnn.scale != 1.0:
+            config["obs_scale"] = cnn.scale
     layout = exp.critic
     if layout is not None and layout.centralized and policy in layout.team_of_policy:
         config["critic_input"] = "central"

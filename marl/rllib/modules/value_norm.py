@@ -31,6 +31,12 @@ class ValueNorm(nn.Module):
         min_var: floor of the variance, so near-constant targets do not blow up.
     """
 
+    # Registered buffers (``register_buffer`` in __init__); declared here so their type is
+    # Tensor rather than what ``nn.Module.__getattr__`` reports.
+    m1: torch.Tensor
+    m2: torch.Tensor
+    debias: torch.Tensor
+
     def __init__(self, beta: float = 0.99999, min_var: float = 1e-2):
         super().__init__()
         self.beta = beta

@@ -23,14 +23,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import gymnasium as gym
 import numpy as np
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.env.utils.infinite_lookback_buffer import InfiniteLookbackBuffer
 from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
+from ray.rllib.utils.typing import AgentID, ModuleID
 
 __all__ = ["Traj", "ModuleRows", "Chunk", "stack_obs", "build_episode"]
 
@@ -141,12 +143,16 @@ def _agent_episode(tr: Traj, n: int, rows: dict[str, np.ndarray], seq_no: int,
     idx = np.asarray(tr.rows[:n], dtype=np.int64)
     outputs = {k: v[idx] for k, v in rows.items() if k != Columns.ACTIONS}
     outputs[WEIGHTS_SEQ_NO] = np.full(n, seq_no, dtype=np.int64)
+    # RLlib's annotations here are narrower than what it does: it passes the string ``id_``
+    # of a MultiAgentEpisode as ``multi_agent_episode_id`` itself (annotated int), and hands
+    # ``actions``/``rewards`` straight to ``InfiniteLookbackBuffer(data: List | ndarray)``
+    # (annotated List).
     return SingleAgentEpisode(
         id_=tr.sa_id, agent_id=tr.agent, module_id=tr.module,
-        multi_agent_episode_id=episode_id,
+        multi_agent_episode_id=episode_id,  # type: ignore[arg-type]
         observations=stack_obs(tr.obs[: n + 1]), infos=tr.infos[: n + 1],
-        actions=rows[Columns.ACTIONS][idx],
-        rewards=np.asarray(tr.rewards[:n], dtype=np.float64),
+        actions=rows[Columns.ACTIONS][idx],  # type: ignore[arg-type]
+        rewards=np.asarray(tr.rewards[:n], dtype=np.float64),  # type: ignore[arg-type]
         extra_model_outputs=outputs,
         observation_space=spaces[0].get(tr.agent), action_space=spaces[1].get(tr.agent),
         terminated=tr.terminated, truncated=tr.truncated,
@@ -161,9 +167,13 @@ def build_episode(chunk: Chunk, store: dict[str, ModuleRows], seq_no: int, mappi
     Agents without a complete transition in the chunk are left out, as RLlib prunes
     zero-length agent episodes (a chunk may hold none: it still counts its env steps).
     """
+    agent_module_ids: dict[AgentID, ModuleID] = {a: m for a, m in chunk.modules.items()}
+    # RLlib annotates the spaces as one gym.Space but reads them as agent -> space mappings
+    # (``observation_space.get(agent_id)``), and its own env runner passes plain dicts.
     ep = MultiAgentEpisode(
-        id_=chunk.episode_id, observation_space=spaces[0], action_space=spaces[1],
-        agent_module_ids=dict(chunk.modules), agent_to_module_mapping_fn=mapping_fn,
+        id_=chunk.episode_id,
+        observation_space=cast(gym.Space, spaces[0]), action_space=cast(gym.Space, spaces[1]),
+        agent_module_ids=agent_module_ids, agent_to_module_mapping_fn=mapping_fn,
         env_t_started=chunk.env_t_started,
     )
     ep.env_t = chunk.env_t
@@ -183,7 +193,10 @@ def build_episode(chunk: Chunk, store: dict[str, ModuleRows], seq_no: int, mappi
         for k, t in enumerate(tr.obs_t[: n + 1]):
             slots[t - start] = tr.t_started + k
         ep.env_t_to_agent_t[tr.agent] = InfiniteLookbackBuffer(slots, lookback=t0 - start)
-    ep._start_time, ep._last_step_time = chunk.start_time, time.perf_counter()
+    # RLlib initializes both to None unannotated (so mypy infers None) and sets them to
+    # ``time.perf_counter()`` floats itself in ``add_env_reset``/``add_env_step``.
+    ep._start_time = chunk.start_time  # type: ignore[assignment]
+    ep._last_step_time = time.perf_counter()  # type: ignore[assignment]
     return ep
 
 

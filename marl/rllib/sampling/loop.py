@@ -5,6 +5,7 @@
     while not enough env steps (or episodes):
         group acting agents by module            (Python lists, no conversion)
         per module: stack obs -> forward -> sample actions -> numpy, once
+                    (Box: unsquashed/clipped for the env; the batch keeps the sample)
         per env: env.step(actions); append obs/reward/info to each agent's Traj
         finished env: close its chunk, reset, new episode id
     cut ongoing episodes; build MultiAgentEpisode chunks in bulk (lean_batch)
@@ -20,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
@@ -34,6 +36,9 @@ class Actor(Protocol):
 
     def act(self, module_id: str, obs: Any, explore: bool) -> dict[str, np.ndarray]:
         """One batched forward + action sampling: numpy columns, ``actions`` included."""
+
+    def actions_for_env(self, actions: np.ndarray, space: Any) -> np.ndarray:
+        """A module's Box actions (rows) as the env takes them (bounds, clipping)."""
 
     def mapping_fn(self) -> Any:
         """The current agent -> module mapping fn (``fn(agent_id, episode)``)."""
@@ -199,7 +204,7 @@ class LeanLoop:
             # As RLlib: seed on the first reset, and again after every episode sampling.
             self.needs_seeded_reset = num_episodes is not None
         store, batch, finished = self.store, Batch(), []
-        slots = self.slots
+        slots, act_spaces = self.slots, self.spaces[1]
         while (batch.env_steps < num_timesteps) if num_timesteps is not None \
                 else (len(finished) < num_episodes):
             # 1. Group the agents that act by module.
@@ -221,7 +226,10 @@ class LeanLoop:
                 if rows is None:
                     rows = store[module] = ModuleRows()
                 first = rows.add(out, len(obs))
-                acts = out[Columns.ACTIONS]
+                acts = out[Columns.ACTIONS]  # kept in the batch as sampled
+                space = act_spaces[agents[0]]  # a module's agents share their spaces
+                if isinstance(space, gym.spaces.Box):
+                    acts = actor.actions_for_env(acts, space)
                 for k, slot in enumerate(g_slots):
                     actions[id(slot)][agents[k]] = acts[k]
                     slot.trajs[agents[k]].rows.append(first + k)

@@ -10,6 +10,8 @@ runner's parts that matter to the rest of ``marl`` and replaces only ``sample()`
 * replaced: the step loop (``lean_sampling.LeanLoop``: one forward per module per step
   for all envs, per-agent Python lists) and the episodes (``lean_batch``: built once per
   batch from whole arrays); metrics logged once per ``sample()`` with the stock keys.
+  Box actions reach the env unsquashed/clipped as the stock module-to-env pipeline
+  sends them (``actions_for_env``); the episodes keep the sampled actions.
 
 The mapping fn is read from ``self.config`` whenever an agent first appears in an
 episode, so mappings pushed by the league (``er.config.multi_agent(...)``) and modules
@@ -50,6 +52,7 @@ from ray.rllib.utils.metrics import (
     SAMPLE_TIMER,
     WEIGHTS_SEQ_NO,
 )
+from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
 from marl.errors import SpecError
 from marl.rllib.sampling.fast_env import speed_up_aec, speed_up_parallel
@@ -156,6 +159,17 @@ class LeanEnvRunner(MultiAgentEnvRunner):
                     out[Columns.ACTION_LOGP] = dist.logp(actions)
         return {k: v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
                 for k, v in out.items() if k != Columns.ACTIONS_FOR_ENV}
+
+    def actions_for_env(self, actions: np.ndarray, space: Any) -> np.ndarray:
+        """Box actions as the env gets them, as RLlib's ``NormalizeAndClipActions``
+        module-to-env connector makes them: unsquashed from [-1, 1] to the bounds (and
+        clipped there) with ``normalize_actions``, else clipped with ``clip_actions``.
+        The batch keeps ``actions`` as sampled."""
+        if self.config.normalize_actions:
+            return unsquash_action(actions, space)
+        if self.config.clip_actions:
+            return clip_action(actions, space)
+        return actions
 
     def mapping_fn(self) -> Any:
         return self.config.policy_mapping_fn
