@@ -15,6 +15,7 @@ import typer
 
 from marl.cli.cluster import register as _register_cluster
 from marl.cli.common import SetOpt, defaults_for_headless, user_errors
+from marl.cli.ladder import ladder_app
 from marl.cli.league import league_app
 from marl.cli.runs import register as _register_runs
 from marl.errors import MarlError
@@ -32,6 +33,7 @@ envs_app = typer.Typer(help="The registered environments.", no_args_is_help=True
 app.add_typer(spec_app, name="spec")
 app.add_typer(envs_app, name="envs")
 app.add_typer(league_app, name="league")  # marl league show (marl/cli/league.py)
+app.add_typer(ladder_app, name="ladder")  # marl ladder add | play | show (marl/cli/ladder.py)
 
 @app.command()
 @user_errors
