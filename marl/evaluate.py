@@ -201,17 +201,39 @@ def _default_player(ckpt: Path) -> str:
     return _players(ckpt)[0]
 
 
-def load_player(ref: PlayerRef, exp: Experiment, greedy: bool = False, seed: int = 0) -> Policy:
-    """The player as an ``act(list_of_obs) -> actions`` callable for the experiment's env."""
+def load_player(ref: PlayerRef, exp: Experiment, greedy: bool = False, seed: int = 0,
+                search: int = 0) -> Policy:
+    """The player as an ``act(list_of_obs) -> actions`` callable for the experiment's env.
+
+    Args:
+        search: MCTS simulations per move (``marl.search``; trained players of turn-based
+            two-player games only); 0 plays the policy itself.
+
+    Raises:
+        RunError: a player without weights, or search where it cannot run.
+    """
     name = ref.name if ref.kind == "scripted" else ref.player_id
     if ref.kind == "scripted" or name == "random" or scripted_depth(name) is not None:
         # league members without weights too
+        if search:
+            raise RunError(f"--search is for trained players; {name} is scripted")
         return scripted_policy(name, exp.action_spaces[exp.agents[0]], seed)
-    from marl.rllib.inference import checkpoint_policy
+    from marl.rllib.inference import checkpoint_module, module_policy
 
     if ref.checkpoint is None:
         raise RunError(f"player {ref.name!r} has no checkpoint to load weights from")
-    return checkpoint_policy(ref.checkpoint, ref.player_id, greedy, seed)
+    module = checkpoint_module(ref.checkpoint, ref.player_id)
+    policy = module_policy(module, greedy, seed)
+    if not search:
+        return policy
+    if exp.api != "aec" or not exp.entry.masked or len(set(exp.seats.values())) != 2 \
+            or exp.entry.setting != "competitive":
+        raise RunError(f"--search mcts:N needs a turn-based two-player game with action "
+                       f"masks (connect four, tic-tac-toe); {exp.env_id} is not one")
+    from marl.rllib.action_probs import module_evaluator
+    from marl.search import MCTS, SearchPolicy
+
+    return SearchPolicy(policy, MCTS(module_evaluator(module), search, seed=seed))
 
 
 def exploitability_rows(run_dir: Any, exp: Experiment | None = None) -> list[dict[str, Any]]:

@@ -69,8 +69,13 @@ def play_episodes(env_config: dict[str, Any], agent_policy: dict[str, Policy], e
             for agent in env.agent_iter():
                 obs, reward, term, trunc, _ = env.last()
                 totals[agent] += float(reward)
-                action = None if term or trunc else as_env_action(
-                    agent_policy[agent]([obs])[0], env.action_space(agent))
+                policy = agent_policy[agent]
+                if term or trunc:
+                    action = None
+                elif hasattr(policy, "search"):  # marl.search.SearchPolicy: it needs the env
+                    action = policy.search(env, agent)
+                else:
+                    action = as_env_action(policy([obs])[0], env.action_space(agent))
                 env.step(action)
         else:
             obs, _ = env.reset(seed=seed + ep)

@@ -52,14 +52,20 @@ def add(
         metavar="PLAYER...", help="RUN_DIR[:player], CHECKPOINT_DIR:player, random or "
         "alphabeta_d<k>; NAME=PLAYER names the entry. A run's latest checkpoint is pinned "
         "now: training the run on does not change its entry.")],
+    search: Annotated[str | None, typer.Option(
+        "--search", metavar="mcts:N", help="These trained players search N MCTS simulations "
+        "a move (turn-based two-player games); the entry's name gets a +mctsN suffix.")] = None,
     file: FileOpt = DEFAULT_FILE,
 ) -> None:
     """Add players to the ladder (created with `random` as its anchor)."""
     from marl.league.ladder import Ladder
     from marl.league.play import scripted_depth
 
+    from marl.search import search_spec
+
     @user_errors
     def run() -> None:
+        simulations = search_spec(search)
         ladder = Ladder.load(file) if file.exists() else None
         added = []
         for raw in refs:
@@ -78,6 +84,9 @@ def add(
             if scripted_depth(ref) is not None and ladder.env != "competitive/connect_four-v0":
                 raise LeagueError(f"{ref} plays connect four only; the ladder plays {ladder.env}")
             name = name or default_name
+            if simulations and entry["kind"] == "module":
+                entry["search"] = simulations
+                name = name if "=" in raw else f"{name}+mcts{simulations}"
             if name == "random" and name in ladder.entries:
                 continue
             ladder.add(name, entry)
@@ -126,7 +135,8 @@ def play(
                        PlayerRef(name, "module", Path(e["checkpoint"]), e["player_id"]))
                 # Its own stream per entry: two players drawing from one seed mirror
                 # each other's choices (random vs a near-uniform policy replays a line).
-                loaded[name] = load_player(ref, exp, greedy, seed + zlib.crc32(name.encode()))
+                loaded[name] = load_player(ref, exp, greedy, seed + zlib.crc32(name.encode()),
+                                           search=int(e.get("search", 0)))
             return loaded[name]
 
         for k, (a, b, n) in enumerate(todo, 1):

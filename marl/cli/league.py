@@ -99,8 +99,10 @@ def _fresh_win_rates(exp: Any, ckpt: Path, league: Any, scripted: str | None,
     return out
 
 
-def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_json: bool) -> None:
-    """``marl eval A --vs B``: N games, both seats, W/D/L with 95 % Wilson intervals."""
+def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_json: bool,
+                     search: int = 0) -> None:
+    """``marl eval A --vs B``: N games, both seats, W/D/L with 95 % Wilson intervals;
+    ``search``: A plays MCTS with that many simulations a move (``marl.search``)."""
     from marl.evaluate import load_player, resolve_player, run_experiment
     from marl.league.play import head_to_head
     from marl.tracking.console import console
@@ -113,7 +115,7 @@ def head_to_head_cmd(ref_a: str, ref_b: str, episodes: int, greedy: bool, as_jso
     exp = run_experiment(source.parent.parent)
     spec = exp.spec
     result = head_to_head(exp.play_config(), exp.seats,
-                          (a.name, load_player(a, exp, greedy, spec.seed)),
+                          (a.name, load_player(a, exp, greedy, spec.seed, search=search)),
                           (b.name, load_player(b, exp, greedy, spec.seed + 1)),
                           episodes, seed=spec.seed + 10_000)
     if as_json:

@@ -170,6 +170,10 @@ def eval_cmd(
     vs: Annotated[str | None, typer.Option(
         "--vs", metavar="OPPONENT", help="Head to head against random, alphabeta_d<k>, "
         "RUN_DIR[:player] or CHECKPOINT_DIR:player, half the games on each seat.")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", metavar="mcts:N", help="With --vs: the run's player searches N MCTS "
+        "simulations a move, its policy as prior and its value head at the leaves (turn-"
+        "based two-player games: connect four, tic-tac-toe).")] = None,
     exploitability: Annotated[bool, typer.Option(
         "--exploitability", help="Two-player zero-sum OpenSpiel games (kuhn_poker, "
         "leduc_poker): the exact NashConv and exploitability of the trained policies (a "
@@ -187,12 +191,15 @@ def eval_cmd(
     if exploitability:
         _exploitability(run_dir, as_json)
         return
-    if vs is not None or player is not None:
+    from marl.search import search_spec
+
+    simulations = search_spec(search)
+    if vs is not None or player is not None or simulations:
         from marl.cli.league import head_to_head_cmd
 
         defaults_for_headless()
         ref = f"{run_dir}:{player}" if player else str(run_dir)
-        head_to_head_cmd(ref, vs or "random", episodes or 100, greedy, as_json)
+        head_to_head_cmd(ref, vs or "random", episodes or 100, greedy, as_json, simulations)
         return
     from marl.evaluate import evaluate_run
     from marl.run import atomic_write_text

@@ -16,7 +16,7 @@ from ray.rllib.core.columns import Columns
 
 from marl.experiment import Experiment
 
-__all__ = ["ExploitabilityProbe", "module_probs"]
+__all__ = ["ExploitabilityProbe", "module_evaluator", "module_probs"]
 
 
 def module_probs(module: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -70,3 +70,31 @@ class ExploitabilityProbe:
         result = measure_profile(self.game, profile)
         return {self.key: result.exploitability, self.key.replace("exploitability", "nash_conv"):
                 result.nash_conv}
+
+
+def module_evaluator(module: Any) -> Callable[[Any], tuple[np.ndarray, float]]:
+    """``evaluate(obs) -> (priors, value)`` for MCTS (``marl.search``): the module's
+    softmax over masked logits and its critic's value of ``obs`` for the player to move,
+    in return units (a ValueNorm'd critic is denormalized).
+
+    Raises:
+        ValueError: the module has no critic (an inference-only copy).
+    """
+    if getattr(module, "inference_only", False) or not hasattr(module, "compute_values"):
+        raise ValueError("MCTS needs the module's value head: load it from a checkpoint")
+    norm = getattr(module, "value_norm", None)
+
+    @torch.no_grad()
+    def evaluate(obs: Any) -> tuple[np.ndarray, float]:
+        x = {"observations": torch.as_tensor(np.asarray(obs["observations"]),
+                                             dtype=torch.float32)[None],
+             "action_mask": torch.as_tensor(np.asarray(obs["action_mask"]),
+                                            dtype=torch.float32)[None]}
+        batch = {Columns.OBS: x}
+        logits = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+        value = module.compute_values(batch)
+        if norm is not None:
+            value = norm.denormalize(value)
+        return torch.softmax(logits, -1)[0].numpy(), float(value.reshape(-1)[0])
+
+    return evaluate

@@ -39,9 +39,14 @@ def test_ladder_add_play_resume_show(tmp_path: Path) -> None:
                                      "alphabeta_d1"}
     assert state["env"] == "competitive/connect_four-v0"
 
+    searcher = _marl(tmp_path, "ladder", "add", f"{run}:main_0", "--search", "mcts:8")
+    assert searcher.returncode == 0, searcher.stderr
+    state = json.loads((tmp_path / "ladder.json").read_text())
+    assert state["entries"]["legacy_league-a6c029:main_0+mcts8"]["search"] == 8
+
     first = _marl(tmp_path, "ladder", "play", "--games", "4")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count(" vs ") == 5  # 6 pairs less random vs alphabeta_d1
+    assert first.stdout.count(" vs ") == 9  # 10 pairs less random vs alphabeta_d1
     more = _marl(tmp_path, "ladder", "play", "--games", "6")  # tops every pair up to 6
     assert more.returncode == 0 and "(6 games)" in more.stdout
     done = _marl(tmp_path, "ladder", "play", "--games", "6")
@@ -51,7 +56,7 @@ def test_ladder_add_play_resume_show(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     rows = {r["name"]: r for r in json.loads(shown.stdout)["rows"]}
     assert rows["random"]["elo"] == 0.0
-    assert rows["alphabeta_d1"]["games"] == 12 and rows["mx"]["games"] == 18
+    assert rows["alphabeta_d1"]["games"] == 18 and rows["mx"]["games"] == 24
     assert all(r["wins"] + r["draws"] + r["losses"] == r["games"] for r in rows.values())
     table = _marl(tmp_path, "ladder", "show")
     assert table.returncode == 0
