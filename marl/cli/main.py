@@ -17,6 +17,7 @@ from marl.cli.cluster import register as _register_cluster
 from marl.cli.common import SetOpt, defaults_for_headless, user_errors
 from marl.cli.ladder import ladder_app
 from marl.cli.league import league_app
+from marl.cli.play import register as _register_play
 from marl.cli.runs import register as _register_runs
 from marl.errors import MarlError
 
@@ -351,6 +352,7 @@ def envs_table(rows: list[dict[str, Any]], width: int | None = None) -> Any:
 
 
 _register_cluster(app, user_errors)
+_register_play(app)  # marl play (marl/cli/play.py)
 _register_runs(app, user_errors)  # marl runs | plot (marl/cli/runs.py)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
 
 
