@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 # Lint (ruff: pyflakes rules, bare except, debugger imports) and a type check (mypy over
-# marl/ and envs/, all but marl/rllib; see pyproject.toml). .ci/run runs it first.
+# all of marl/ and envs/; see pyproject.toml). .ci/run runs it first.
 lint: setup
 	$(BIN)/ruff check marl envs tests benchmarks
 	$(BIN)/mypy marl envs

@@ -13,10 +13,12 @@ settings.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.utils.typing import AgentID, EpisodeType, ModuleID
 
 from marl.algorithms import get_algorithm
 from marl.experiment import Experiment
@@ -44,7 +46,9 @@ def learner_settings(exp: Experiment) -> dict[str, Any]:
                                     "num_minibatches": alg.num_minibatches,
                                     "per_module_epochs": True}}
     if alg.symmetry_augmentation:
-        out["marl"]["symmetry"] = {"kind": exp.entry.symmetry, "board": list(exp.entry.board),
+        board = exp.entry.board
+        assert board is not None, "the registry's entries with a symmetry declare a board"
+        out["marl"]["symmetry"] = {"kind": exp.entry.symmetry, "board": list(board),
                                    "num_actions": exp.num_actions(exp.agents[0])}
     if exp.algorithm.team_critic:
         critic = alg.critic
@@ -55,9 +59,10 @@ def learner_settings(exp: Experiment) -> dict[str, Any]:
 
 def learning_rate(exp: Experiment) -> float | list[list[float]]:
     """``lr``, or RLlib's piecewise schedule ``[[0, lr], [stop.env_steps, 0]]`` (linear)."""
-    alg = exp.spec.algorithm
+    alg, env_steps = exp.spec.algorithm, exp.spec.stop.env_steps
     if alg.lr_schedule == "linear":
-        return [[0, alg.lr], [int(exp.spec.stop.env_steps), 0.0]]
+        assert env_steps is not None, "the spec's validator: linear needs stop.env_steps"
+        return [[0, alg.lr], [int(env_steps), 0.0]]
     return alg.lr
 
 
@@ -69,6 +74,9 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
     """
     spec, plan = exp.spec, exp.plan
     alg, res = spec.algorithm, spec.resources
+    # RLlib types agent ids as ``Hashable | str``; this project's agent ids are str, which
+    # is what AgentToPolicy (pure Python, no RLlib types) takes.
+    mapping_fn = cast(Callable[[AgentID, EpisodeType], ModuleID], AgentToPolicy(plan.rules))
     config = (
         config_class(alg.name)()  # PPOConfig, or MappoConfig for ippo/mappo
         # Box actions: policies act in [-1, 1], mapped to the bounds and clipped before
@@ -79,7 +87,8 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         .env_runners(
             num_env_runners=res.num_env_runners,
             num_envs_per_env_runner=exp.num_envs_per_env_runner,
-            num_cpus_per_env_runner=res.num_cpus_per_env_runner,
+            # RLlib annotates int; Ray schedules fractional CPUs (the spec's default 0.5).
+            num_cpus_per_env_runner=res.num_cpus_per_env_runner,  # type: ignore[arg-type]
             rollout_fragment_length="auto",
             custom_resources_per_env_runner=dict(res.custom_resources_per_env_runner),
         )
@@ -100,7 +109,7 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         )
         .multi_agent(
             policies=set(plan.agents_of),
-            policy_mapping_fn=AgentToPolicy(plan.rules),
+            policy_mapping_fn=mapping_fn,
             policies_to_train=list(plan.trainable),
         )
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(exp, plan)))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchDistribution
 from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.spaces.space_utils import unsquash_action
 
 from marl.play import random_box_policy
@@ -34,12 +36,15 @@ def random_policy(n_actions: int | gym.Space, seed: int = 0) -> Policy:
         return random_box_policy(n_actions, seed)
     if isinstance(n_actions, gym.spaces.Discrete):
         n_actions = int(n_actions.n)
+    if isinstance(n_actions, gym.Space):
+        raise ValueError(f"random_policy: a Discrete or Box action space, not {n_actions}")
+    n = n_actions
     rng = np.random.default_rng(seed)
 
     def act(observations: Sequence[Any]) -> np.ndarray:
         out = []
         for obs in observations:
-            mask = obs["action_mask"] if isinstance(obs, dict) else np.ones(n_actions)
+            mask = obs["action_mask"] if isinstance(obs, dict) else np.ones(n)
             out.append(int(rng.choice(np.flatnonzero(mask))))
         return np.asarray(out)
 
@@ -85,8 +90,10 @@ def _box_policy(module: RLModule, greedy: bool, gen: torch.Generator) -> Policy:
         out = module.forward_inference({Columns.OBS: _stack(observations)})
         dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
         if greedy:
-            actions = dist.to_deterministic().sample()
+            # RLlib annotates sample() numpy | torch; torch distributions give tensors.
+            actions = cast(torch.Tensor, dist.to_deterministic().sample())
         else:  # a draw from our own generator: N(loc, scale) of RLlib's wrapper
+            assert isinstance(dist, TorchDistribution), "Box actions: a torch Gaussian"
             normal = dist._dist
             noise = torch.randn(normal.loc.shape, generator=gen, dtype=normal.loc.dtype)
             actions = squash(normal.loc + normal.scale * noise, action_squash)
@@ -108,9 +115,7 @@ def load_policies(checkpoint: Path, plan: PolicyPlan, n_actions: dict[str, Any],
         if policy in plan.frozen:
             policies[policy] = random_policy(n_actions[policy], seed)
         else:
-            module = RLModule.from_checkpoint(str(module_dir(checkpoint, policy).resolve()))
-            module.eval()
-            policies[policy] = module_policy(module, greedy, seed)
+            policies[policy] = checkpoint_policy(checkpoint, policy, greedy, seed)
     return policies
 
 
@@ -133,7 +138,10 @@ def live_module(algo: Any, module_spec: Any, module_id: str) -> RLModule:
 
 def checkpoint_module(checkpoint: Path, player_id: str) -> RLModule:
     """One trained module of a checkpoint (e.g. a league player), in eval mode."""
-    module = RLModule.from_checkpoint(str(module_dir(Path(checkpoint), player_id).resolve()))
+    # RLlib annotates from_checkpoint with its base class Checkpointable; called on
+    # RLModule it builds an RLModule, and marl's trained modules are torch ones.
+    module = cast(TorchRLModule, RLModule.from_checkpoint(
+        str(module_dir(Path(checkpoint), player_id).resolve())))
     module.eval()
     return module
 

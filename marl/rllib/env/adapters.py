@@ -9,11 +9,12 @@ so a truncated flag means a time limit (``marl.rllib.connectors.time_limit``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.utils.typing import AgentID, MultiAgentDict
 
 __all__ = ["AecAdapter", "ParallelAdapter", "as_float32"]
 
@@ -24,6 +25,12 @@ def as_float32(space: gym.Space) -> gym.Space:
         return gym.spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32),
                               space.shape, np.float32)
     return space
+
+
+def _dict_space(spaces: dict[AgentID, gym.Space]) -> gym.spaces.Dict:
+    """The per-agent spaces as one Dict space. gymnasium annotates its keys as str, RLlib
+    agent ids as ``Hashable | str``; PettingZoo's agent ids are str."""
+    return gym.spaces.Dict(cast(dict[str, gym.Space], spaces))
 
 
 class AecAdapter(MultiAgentEnv):
@@ -41,8 +48,8 @@ class AecAdapter(MultiAgentEnv):
         self.agents = list(self.possible_agents)
         self.observation_spaces = {a: env.observation_space(a) for a in self.possible_agents}
         self.action_spaces = {a: env.action_space(a) for a in self.possible_agents}
-        self.observation_space = gym.spaces.Dict(self.observation_spaces)
-        self.action_space = gym.spaces.Dict(self.action_spaces)
+        self.observation_space = _dict_space(self.observation_spaces)
+        self.action_space = _dict_space(self.action_spaces)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self.env.reset(seed=seed, options=options)
@@ -50,7 +57,7 @@ class AecAdapter(MultiAgentEnv):
         agent = self.env.agent_selection
         return {agent: self.env.observe(agent)}, {}
 
-    def step(self, action_dict: dict[str, Any]):
+    def step(self, action_dict: MultiAgentDict):
         env = self.env
         env.step(action_dict[env.agent_selection])
         obs, rew, term, trunc, info = {}, {}, {}, {}, {}
@@ -93,8 +100,8 @@ class ParallelAdapter(MultiAgentEnv):
         self.observation_spaces = {a: as_float32(env.observation_space(a))
                                    for a in self.possible_agents}
         self.action_spaces = {a: env.action_space(a) for a in self.possible_agents}
-        self.observation_space = gym.spaces.Dict(self.observation_spaces)
-        self.action_space = gym.spaces.Dict(self.action_spaces)
+        self.observation_space = _dict_space(self.observation_spaces)
+        self.action_space = _dict_space(self.action_spaces)
 
     @staticmethod
     def _cast(obs: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +112,7 @@ class ParallelAdapter(MultiAgentEnv):
         self.agents = list(self.env.agents)
         return self._cast(obs), infos or {}
 
-    def step(self, action_dict: dict[str, Any]):
+    def step(self, action_dict: MultiAgentDict):
         obs, rew, term, trunc, infos = self.env.step(action_dict)
         self.agents = list(self.env.agents)
         all_gone = not self.env.agents

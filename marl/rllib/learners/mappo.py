@@ -15,7 +15,7 @@ The module is ``marl.rllib.modules.actor_critic.ActorCriticModule``; the builder
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from ray.rllib.algorithms.ppo.ppo import (LEARNER_RESULTS_KL_KEY,
@@ -25,12 +25,22 @@ from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.utils.torch_utils import explained_variance
+from ray.rllib.utils.typing import TensorType
 
 from marl.rllib.connectors.team_gae import AddCriticObs
 from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
 from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
 
+if TYPE_CHECKING:
+    from marl.rllib.modules.actor_critic import ActorCriticModule
+
 __all__ = ["MappoConfig", "MappoTorchLearner"]
+
+
+def _torch(x: TensorType) -> torch.Tensor:
+    """A torch learner's tensor. RLlib annotates distribution outputs and its tensor
+    variables as TensorType (numpy | torch | tf); on this learner they are torch tensors."""
+    return cast(torch.Tensor, x)
 
 
 class MappoConfig(MarlPPOConfig):
@@ -52,7 +62,9 @@ class MappoTorchLearner(PPOLearner):
 
     def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
                                 fwd_out: dict[str, Any]) -> torch.Tensor:
-        module = self.module[module_id].unwrapped()
+        # The builder gives ippo/mappo marl's actor-critic (modules/specs.py); RLlib's
+        # MultiRLModule is typed by the base RLModule.
+        module = cast("ActorCriticModule", self.module[module_id].unwrapped())
         settings = self.config.learner_config_dict.get("team_critic", {})
         mask = batch[Columns.LOSS_MASK]  # False on the bootstrap rows
 
@@ -62,15 +74,15 @@ class MappoTorchLearner(PPOLearner):
         # Policy: PPO's clipped surrogate, entropy bonus, optional KL penalty.
         dist_cls = module.get_train_action_dist_cls()
         dist = dist_cls.from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
-        policy_loss = clipped_surrogate_loss(dist.logp(batch[Columns.ACTIONS]),
+        policy_loss = clipped_surrogate_loss(_torch(dist.logp(batch[Columns.ACTIONS])),
                                              batch[Columns.ACTION_LOGP],
                                              batch[Columns.ADVANTAGES], config.clip_param)
-        entropy = dist.entropy()
+        entropy = _torch(dist.entropy())
         entropy_coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
         if config.use_kl_loss:
             old = module.get_exploration_action_dist_cls().from_logits(
                 batch[Columns.ACTION_DIST_INPUTS])
-            mean_kl = mean(old.kl(dist))
+            mean_kl = mean(_torch(old.kl(dist)))
         else:
             mean_kl = torch.zeros((), device=policy_loss.device)
 
@@ -83,7 +95,7 @@ class MappoTorchLearner(PPOLearner):
 
         total = mean(policy_loss + config.vf_loss_coeff * vf_loss - entropy_coeff * entropy)
         if config.use_kl_loss:
-            total = total + self.curr_kl_coeffs_per_module[module_id] * mean_kl
+            total = total + _torch(self.curr_kl_coeffs_per_module[module_id]) * mean_kl
 
         stats = {
             POLICY_LOSS_KEY: mean(policy_loss),

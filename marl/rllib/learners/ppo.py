@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import torch
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.policy.sample_batch import MultiAgentBatch
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
 
 from marl.rllib.connectors.team_gae import TeamGAE
@@ -88,13 +88,16 @@ class PerModuleEpochs(MiniBatchIteratorBase):
                     module_batch.shuffle()
                 edges[module_id] = minibatch_edges(len(module_batch), self._steps)
             for step in range(self._steps):
-                minibatch = {mid: batches[mid][e[step]:e[step + 1]]
+                # A slice of a SampleBatch is one (RLlib annotates __getitem__ by column).
+                minibatch = {mid: cast(SampleBatch, batches[mid][e[step]:e[step + 1]])
                              for mid, e in edges.items() if step + 1 < len(e)}
                 yield MultiAgentBatch(minibatch, len(self._batch))
 
 
 class PPOLearner(PPOTorchLearner):
     """RLlib's PPO Learner with time-limit bootstrapping, Adam eps 1e-5 and exact epochs."""
+
+    config: PPOConfig  # MarlPPOConfig.get_default_learner_class: built from a PPO config
 
     @property
     def marl_settings(self) -> dict[str, Any]:
@@ -118,7 +121,7 @@ class PPOLearner(PPOTorchLearner):
             pipeline.append(MirrorAugment(symmetry=make_symmetry(self.marl_settings["symmetry"])))
 
     def configure_optimizers_for_module(self, module_id: str, config: Any = None) -> None:
-        module = self._module[module_id]
+        module = self.module[module_id]
         params = self.get_parameters(module)
         self.register_optimizer(module_id=module_id,
                                 optimizer=torch.optim.Adam(params, eps=ADAM_EPS),
@@ -162,6 +165,7 @@ class MarlPPOConfig(PPOConfig):
                                  **kwargs: Any) -> MultiRLModuleSpec:
         spec = super().get_multi_rl_module_spec(*args, inference_only=inference_only, **kwargs)
         if inference_only:  # env runners: actors only; critics stay on the learners
+            assert spec.rl_module_specs is not None, "a multi-agent spec lists its modules"
             for module_spec in spec.rl_module_specs.values():
                 module_spec.inference_only = True
             spec.inference_only = True

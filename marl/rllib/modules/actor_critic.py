@@ -57,6 +57,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchDistribution
 from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.torch_utils import FLOAT_MIN
@@ -110,6 +111,7 @@ def _conv(in_channels: int, entry: list[int] | tuple[int, ...]) -> nn.Conv2d:
     out_channels, kernel = int(entry[0]), int(entry[1])
     stride, padding = (int(entry[2]), 0) if len(entry) == 3 else (1, kernel // 2)
     conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding)
+    assert conv.bias is not None, "Conv2d has a bias by default"
     nn.init.orthogonal_(conv.weight, math.sqrt(2))
     nn.init.zeros_(conv.bias)
     return conv
@@ -174,21 +176,28 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     def setup(self) -> None:
         cfg = self.model_config or {}
+        # RLModuleSpec.build hands modules a dict (a DefaultModelConfig becomes one there);
+        # marl's specs give dicts.
+        assert isinstance(cfg, dict), "the actor-critic's model_config is a dict"
+        assert self.observation_space is not None and self.action_space is not None, \
+            "the actor-critic's spec gives both spaces"
         hidden = list(cfg.get("hidden", [64, 64]))
         activation = cfg.get("activation", "tanh")
         kind = cfg.get("encoder", "mlp")
         input_norm = cfg.get("input_norm", "none")
         obs_dim = gym.spaces.flatdim(_actor_space(self.observation_space))
+        space = self.action_space
         self.action_squash = cfg.get("action_squash", "clip")
-        self._dist_cls = action_distribution(self.action_space, self.action_squash)
-        self.continuous = isinstance(self.action_space, gym.spaces.Box)
-        if self.continuous:
-            if len(self.action_space.shape) != 1:
+        self._dist_cls = action_distribution(space, self.action_squash)
+        self.continuous = isinstance(space, gym.spaces.Box)
+        if isinstance(space, gym.spaces.Box):
+            if len(space.shape) != 1:
                 raise ValueError(f"marl's actor-critic supports flat Box actions (one "
-                                 f"dimension), not {self.action_space}")
-            out_dim = int(self.action_space.shape[0])  # the Gaussian's mean
+                                 f"dimension), not {space}")
+            out_dim = int(space.shape[0])  # the Gaussian's mean
         else:
-            out_dim = int(self.action_space.n)
+            assert isinstance(space, gym.spaces.Discrete), "action_distribution: Discrete or Box"
+            out_dim = int(space.n)
         layers, width = encoder_layers(obs_dim, cfg, hidden, activation, kind, input_norm)
         # One Sequential per network: parameter names stay pi.<i>/critic.<i> for every
         # encoder (checkpoints of the MLP-only module load unchanged).
@@ -232,13 +241,13 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     # One distribution for sampling, inference and the loss (``modules.distributions``);
     # inference takes its deterministic version (RLlib: ``to_deterministic``).
-    def get_inference_action_dist_cls(self) -> type:
+    def get_inference_action_dist_cls(self) -> type[TorchDistribution]:
         return self._dist_cls
 
-    def get_exploration_action_dist_cls(self) -> type:
+    def get_exploration_action_dist_cls(self) -> type[TorchDistribution]:
         return self._dist_cls
 
-    def get_train_action_dist_cls(self) -> type:
+    def get_train_action_dist_cls(self) -> type[TorchDistribution]:
         return self._dist_cls
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:

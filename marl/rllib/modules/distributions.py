@@ -24,10 +24,12 @@ from typing import Any
 
 import gymnasium as gym
 import torch
+from ray.rllib.core.distribution.distribution import Distribution
 from ray.rllib.core.distribution.torch.torch_distribution import (
     TorchCategorical,
     TorchDeterministic,
     TorchDiagGaussian,
+    TorchDistribution,
     TorchSquashedGaussian,
 )
 from torch import nn
@@ -45,7 +47,9 @@ class TanhGaussian(TorchSquashedGaussian):
     tanh(mean) (RLlib's returns the pre-squash mean).
     """
 
-    def entropy(self) -> torch.Tensor:
+    loc: torch.Tensor  # from_logits: the first half of the inputs (RLlib: float | tensor)
+
+    def entropy(self, **kwargs: Any) -> torch.Tensor:
         """One-sample estimate of the entropy of a = tanh(u), per row.
 
         H[a] = H[u] + E_u[sum_i log(1 - tanh(u_i)^2)] (change of variables; the
@@ -58,16 +62,17 @@ class TanhGaussian(TorchSquashedGaussian):
         log_det = 2.0 * (math.log(2.0) - u - nn.functional.softplus(-2.0 * u))
         return self._dist.entropy().sum(-1) + log_det.sum(-1)
 
-    def kl(self, other: Any) -> torch.Tensor:
+    def kl(self, other: Distribution, **kwargs: Any) -> torch.Tensor:
         """KL(self || other): that of the two Gaussians (KL is invariant under the
         bijection tanh)."""
+        assert isinstance(other, TorchDistribution), "KL to another torch distribution"
         return torch.distributions.kl.kl_divergence(self._dist, other._dist).sum(-1)
 
     def to_deterministic(self) -> TorchDeterministic:
         return TorchDeterministic(loc=torch.tanh(self.loc))
 
 
-def action_distribution(space: gym.Space, action_squash: str = "clip") -> type:
+def action_distribution(space: gym.Space, action_squash: str = "clip") -> type[TorchDistribution]:
     """The distribution class of an action space (``action_squash`` for Box spaces)."""
     if isinstance(space, gym.spaces.Discrete):
         return TorchCategorical

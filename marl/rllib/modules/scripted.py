@@ -28,7 +28,9 @@ class AlphaBetaModule(RLModule):
         obs = batch[Columns.OBS]
         boards = np.asarray(obs["observations"]).reshape(-1, *_C4_BOARD).astype(np.int8)
         masks = np.asarray(obs["action_mask"])
-        depth = int(self.model_config.get("depth", 1))
+        cfg = self.model_config or {}
+        assert isinstance(cfg, dict), "RLModuleSpec.build gives a dict model_config"
+        depth = int(cfg.get("depth", 1))
         actions = [alphabeta_action({"observation": b, "action_mask": m}, depth)
                    for b, m in zip(boards, masks, strict=True)]
         return {Columns.ACTIONS: np.asarray(actions, dtype=np.int64)}
@@ -67,9 +69,11 @@ class RandomPolicyModule(RLModule):
 
     def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         obs = batch[Columns.OBS]
-        if isinstance(self.action_space, gym.spaces.Box):
-            return {Columns.ACTIONS: _uniform_box(self.action_space, obs)}
-        n = int(self.action_space.n)
+        space = self.action_space
+        if isinstance(space, gym.spaces.Box):
+            return {Columns.ACTIONS: _uniform_box(space, obs)}
+        assert isinstance(space, gym.spaces.Discrete), "random actions: Discrete or Box spaces"
+        n = int(space.n)
         if isinstance(obs, dict) and "action_mask" in obs:
             mask = np.asarray(obs["action_mask"], dtype=np.float64)
             rows = mask.shape[0]

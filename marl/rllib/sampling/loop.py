@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
@@ -85,9 +85,11 @@ class EnvSlot:
               spaces: tuple[dict, dict]) -> None:
         self.episode_id = new_episode_id()
         # The mapping fn is called with an episode object carrying this id (league
-        # mappings hash it), once per agent, as MultiAgentEpisode.module_for does.
-        self.shell = MultiAgentEpisode(id_=self.episode_id, observation_space=spaces[0],
-                                       action_space=spaces[1],
+        # mappings hash it), once per agent, as MultiAgentEpisode.module_for does. Spaces:
+        # agent -> space dicts, as in episodes.build_episode (RLlib annotates one Space).
+        self.shell = MultiAgentEpisode(id_=self.episode_id,
+                                       observation_space=cast(gym.Space, spaces[0]),
+                                       action_space=cast(gym.Space, spaces[1]),
                                        agent_to_module_mapping_fn=actor.mapping_fn())
         self.modules: dict[str, str] = {}
         self.trajs: dict[str, Traj] = {}
@@ -103,7 +105,9 @@ class EnvSlot:
     def _traj(self, agent: str) -> Traj:
         tr = self.trajs.get(agent)
         if tr is None:
-            module = self.modules[agent] = self.shell.module_for(agent)
+            module = self.shell.module_for(agent)  # Optional in RLlib's annotation only
+            assert module is not None, f"the mapping fn maps {agent!r} to a module"
+            self.modules[agent] = module
             tr = self.trajs[agent] = Traj(agent, module, new_episode_id())
         return tr
 
@@ -188,9 +192,9 @@ class LeanLoop:
         self.store: dict[str, ModuleRows] = {}  # forward outputs of the current call
 
     def _reset_all(self, actor: Actor) -> None:
+        seed = self.seed if self.needs_seeded_reset else None
         for i, slot in enumerate(self.slots):
-            seeded = self.seed is not None and self.needs_seeded_reset
-            obs, infos = slot.env.reset(seed=self.seed + i if seeded else None)
+            obs, infos = slot.env.reset(seed=None if seed is None else seed + i)
             slot.start(obs, infos or {}, actor, self.spaces)
         self.store = {}
         self.started = True
@@ -203,12 +207,15 @@ class LeanLoop:
             self._reset_all(actor)
             # As RLlib: seed on the first reset, and again after every episode sampling.
             self.needs_seeded_reset = num_episodes is not None
-        store, batch, finished = self.store, Batch(), []
+        store, batch = self.store, Batch()
+        finished: list[tuple[Chunk, DoneEpisode]] = []
         slots, act_spaces = self.slots, self.spaces[1]
-        while (batch.env_steps < num_timesteps) if num_timesteps is not None \
-                else (len(finished) < num_episodes):
+        by_steps = num_timesteps is not None
+        target = num_timesteps if num_timesteps is not None else num_episodes
+        assert target is not None, "the runner asks for env steps or episodes"
+        while (batch.env_steps if by_steps else len(finished)) < target:
             # 1. Group the agents that act by module.
-            groups: dict[str, tuple[list, list, list]] = {}
+            groups: dict[str, tuple[list[EnvSlot], list[str], list[Any]]] = {}
             for slot in slots:
                 modules = slot.modules
                 for agent, o in slot.to_act.items():
@@ -220,12 +227,12 @@ class LeanLoop:
                     g[2].append(o)
             # 2. One forward per module; outputs stay in their arrays, agents keep rows.
             actions: dict[int, dict[str, Any]] = {id(s): {} for s in slots}
-            for module, (g_slots, agents, obs) in groups.items():
-                out = actor.act(module, stack_obs(obs), explore)
+            for module, (g_slots, agents, g_obs) in groups.items():
+                out = actor.act(module, stack_obs(g_obs), explore)
                 rows = store.get(module)
                 if rows is None:
                     rows = store[module] = ModuleRows()
-                first = rows.add(out, len(obs))
+                first = rows.add(out, len(g_obs))
                 acts = out[Columns.ACTIONS]  # kept in the batch as sampled
                 space = act_spaces[agents[0]]  # a module's agents share their spaces
                 if isinstance(space, gym.spaces.Box):
@@ -244,10 +251,11 @@ class LeanLoop:
                     finished.append((slot.finish(term, trunc), slot.totals()))
                     new_obs, new_infos = slot.env.reset()
                     slot.start(new_obs, new_infos or {}, actor, self.spaces)
-        self._build(actor, batch, finished, cut=num_timesteps is not None)
+        self._build(actor, batch, finished, cut=by_steps)
         return batch
 
-    def _build(self, actor: Actor, batch: Batch, finished: list, cut: bool) -> None:
+    def _build(self, actor: Actor, batch: Batch, finished: list[tuple[Chunk, DoneEpisode]],
+               cut: bool) -> None:
         """Episodes of finished and (when cutting) ongoing chunks, built in bulk."""
         seq_no, fn, spaces, store = actor.weights_seq_no(), actor.mapping_fn(), self.spaces, \
             self.store

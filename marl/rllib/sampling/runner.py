@@ -118,15 +118,21 @@ class LeanEnvRunner(MultiAgentEnvRunner):
             raise ValueError(f"LeanEnvRunner does not support {reason}")
 
     # -- envs ------------------------------------------------------------------------
+    def _sub_envs(self) -> list[Any]:
+        """The vector env's sub-envs (Optional in RLlib's annotations until ``make_env``,
+        which ``__init__`` calls)."""
+        assert self.env is not None and self.env.envs is not None, "make_env builds the envs"
+        return self.env.envs
+
     def make_env(self) -> None:
         super().make_env()
-        for sub in self.env.envs:
+        for sub in self._sub_envs():
             speed_up_parallel(sub.unwrapped) or speed_up_aec(sub.unwrapped)
         self._loop = None  # new envs: start over
 
     def _lean_loop(self) -> LeanLoop:
         if self._loop is None:
-            envs = [sub.unwrapped for sub in self.env.envs]
+            envs = [sub.unwrapped for sub in self._sub_envs()]
             first = envs[0]
             spaces = ({a: first.get_observation_space(a) for a in first.possible_agents},
                       {a: first.get_action_space(a) for a in first.possible_agents})
@@ -137,8 +143,9 @@ class LeanEnvRunner(MultiAgentEnvRunner):
     def act(self, module_id: str, obs: Any, explore: bool) -> dict[str, np.ndarray]:
         """One forward of ``module_id`` on stacked ``obs``; actions sampled as RLlib's
         ``GetActions`` connector does (deterministic when not exploring)."""
+        assert self.module is not None, "__init__ builds the MultiRLModule"
         module = self.module[module_id]
-        if getattr(module, "training", False):
+        if isinstance(module, torch.nn.Module) and module.training:
             module.eval()  # runner modules never train; saves a train/eval flip per call
         x = ({k: torch.from_numpy(v) for k, v in obs.items()} if isinstance(obs, dict)
              else torch.from_numpy(obs))
@@ -194,13 +201,18 @@ class LeanEnvRunner(MultiAgentEnvRunner):
                  force_reset: bool = False) -> Batch:
         return self._lean_loop().collect(self, num_timesteps, num_episodes, explore, force_reset)
 
-    def sample(self, *, num_timesteps: int | None = None, num_episodes: int | None = None,
-               explore: bool | None = None, random_actions: bool = False,
-               force_reset: bool = False) -> list[Any]:
+    # The stock MultiAgentEnvRunner.sample's signature; RLlib's base EnvRunner.sample
+    # declares only **kwargs, which no runner's keyword-only signature matches.
+    def sample(self, *, num_timesteps: int | None = None,  # type: ignore[override]
+               num_episodes: int | None = None, explore: bool | None = None,
+               random_actions: bool = False, force_reset: bool = False) -> list[Any]:
         if random_actions:  # not a training path: the stock loop, then start over
             self._loop = None
-            return super().sample(num_timesteps=num_timesteps, num_episodes=num_episodes,
-                                  explore=explore, random_actions=True, force_reset=True)
+            # RLlib annotates these `int = None`/`bool = None`: None is its own default.
+            return super().sample(num_timesteps=num_timesteps,  # type: ignore[arg-type]
+                                  num_episodes=num_episodes,  # type: ignore[arg-type]
+                                  explore=explore,  # type: ignore[arg-type]
+                                  random_actions=True, force_reset=True)
         request = self._request(num_timesteps, num_episodes, explore)
         with self.metrics.log_time(SAMPLE_TIMER):
             batch = self._collect(*request, force_reset=force_reset)
@@ -209,6 +221,7 @@ class LeanEnvRunner(MultiAgentEnvRunner):
 
     def _hand_out(self, batch: Batch) -> None:
         """Callbacks and metrics of one batch (driver-visible side effects, main thread)."""
+        assert self.env is not None, "make_env builds the vector env"
         log = self.metrics.log_value
         log(WEIGHTS_SEQ_NO, self._weights_seq_no, window=1)
         log(NUM_ENV_STEPS_SAMPLED, batch.env_steps, reduce="sum")
@@ -278,9 +291,9 @@ class OverlappedLeanEnvRunner(LeanEnvRunner):
             self._drain()
         super().make_env()
 
-    def sample(self, *, num_timesteps: int | None = None, num_episodes: int | None = None,
-               explore: bool | None = None, random_actions: bool = False,
-               force_reset: bool = False) -> list[Any]:
+    def sample(self, *, num_timesteps: int | None = None,  # type: ignore[override]  # as above
+               num_episodes: int | None = None, explore: bool | None = None,
+               random_actions: bool = False, force_reset: bool = False) -> list[Any]:
         request = self._request(num_timesteps, num_episodes, explore)
         if random_actions or force_reset or request[1] is not None:
             self._drain()  # episode sampling (evaluation) and resets stay synchronous
