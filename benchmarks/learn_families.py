@@ -119,7 +119,7 @@ def main() -> None:
             continue
         print(f"{name:12} {r['env_steps'] or 0:>10,.0f} {r['return_greedy'] or 0:>9.2f} "
               f"{r['return_sampled'] or 0:>9.2f} {r['return_random'] or 0:>9.2f}")
-    print(f"\nper-agent mean episode return (team return / agents); JSON and PNG in {out}")
+    print(f"\nteam return per episode (mean over teams); JSON and PNG in {out}")
 
 
 if __name__ == "__main__":

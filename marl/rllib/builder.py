@@ -81,8 +81,12 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         config_class(alg.name)()  # PPOConfig, or MappoConfig for ippo/mappo
         # Box actions: policies act in [-1, 1], mapped to the bounds and clipped before
         # the env (both samplers; see marl.rllib.modules.distributions).
+        # RLlib's env pre-check steps random actions from the action space, ignoring
+        # action masks: a masked game that refuses illegal moves (the OpenSpiel pokers)
+        # fails it. Envs are checked by PettingZoo's own api test instead (a user's env
+        # before it trains, envs.conformance; every registered env in the tests).
         .environment(register(), env_config=dict(exp.env_config), normalize_actions=True,
-                     clip_actions=False)
+                     clip_actions=False, disable_env_checking=True)
         .framework("torch")
         .env_runners(
             num_env_runners=res.num_env_runners,
