@@ -46,7 +46,8 @@ def show(
     skill mu ± sigma (openskill), games, win rate vs random and vs a scripted opponent,
     and the Nash-averaged skill (Balduzzi et al. 2018: expected margin against the
     payoff table's max-entropy Nash; copies of a player cannot inflate it). --json adds
-    each player's Nash weight and alpha-Rank mass (OpenSpiel's alpharank)."""
+    each player's Nash weight and alpha-Rank mass (OpenSpiel's alpharank), as do the W&B
+    leaderboard table and league.json."""
     from marl.league import League
     from marl.tracking.console import console
     from marl.tracking.leaderboard import COLUMNS, leaderboard_rows, leaderboard_table
@@ -62,11 +63,7 @@ def show(
         evals = _fresh_win_rates(exp, ckpt, league, opponent, games) if games else None
         rows = leaderboard_rows(league, evals, opponent)
         if as_json:
-            from marl.league.nash import alpha_rank
-
-            ranks = alpha_rank(list(league.players), league.payoff.win_rate)
-            out = [{**dict(zip(COLUMNS, r, strict=True)), "alpha_rank": round(ranks[r[0]], 4)}
-                   for r in rows]
+            out = [dict(zip(COLUMNS, r, strict=True)) for r in rows]
             typer.echo(json.dumps(out, indent=2))
             return
         console.print(leaderboard_table(

@@ -40,7 +40,7 @@ from marl.league.decisions import Decision, Reset, Snapshot, SnapshotReason
 from marl.league.errors import LeagueValueError
 from marl.league.mapping import EpisodeMapping
 from marl.league.matchmaking import MatchTable, build_match_table
-from marl.league.nash import NashAverage, nash_average
+from marl.league.nash import NashAverage, alpha_rank, nash_average
 from marl.league.payoff import PayoffTable, check_outcome
 from marl.league.players import LEARNING_ROLES, Player, Role, learner_id, snapshot_id
 from marl.league.ratings import Ratings
@@ -307,6 +307,11 @@ class League:
         leave every skill unchanged (unlike Elo)."""
         return nash_average(list(self.players), self.payoff.win_rate)
 
+    def alpha_rank(self) -> dict[str, float]:
+        """alpha-Rank stationary mass of each player (OpenSpiel's ``alpharank``) over the
+        payoff table; derived, like ``nash``."""
+        return alpha_rank(list(self.players), self.payoff.win_rate)
+
     def leaderboard(self) -> list[LeaderboardRow]:
         """One row per player, best conservative skill (openskill ordinal) first."""
         rows = []
@@ -353,9 +358,10 @@ class League:
                 "matches": self.matches,
                 "decisions_applied": self.decisions_applied,
             },
-            # Derived from the payoff (read by `marl league show` users and tools; not
-            # read back): the meta-game's max-entropy Nash and Nash-averaged skills.
+            # Derived from the payoff (for users and tools; not read back): the meta-game's
+            # max-entropy Nash with Nash-averaged skills, and alpha-Rank.
             "nash": self.nash().to_dict(),
+            "alpha_rank": self.alpha_rank(),
         }
 
     @classmethod

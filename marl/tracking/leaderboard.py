@@ -20,7 +20,7 @@ __all__ = ["COLUMNS", "leaderboard_rows", "leaderboard_table", "log_league_media
 
 COLUMNS = ["player", "role", "generation", "elo", "mu", "sigma", "ordinal", "games",
            "win_rate_vs_random", "vs_scripted", "win_rate_vs_scripted", "nash_weight",
-           "nash_skill"]
+           "nash_skill", "alpha_rank"]
 
 
 def _scripted_id(league: Any) -> str | None:
@@ -35,6 +35,7 @@ def leaderboard_rows(league: Any, evals: dict[str, dict[str, float]] | None = No
     half), or from ``evals`` (player -> {"random": rate, scripted: rate}) when given.
     """
     scripted = scripted or _scripted_id(league)
+    ranks = league.alpha_rank()
     rows = []
     for r in league.leaderboard():
         ev = (evals or {}).get(r.player, {})
@@ -47,7 +48,8 @@ def leaderboard_rows(league: Any, evals: dict[str, dict[str, float]] | None = No
                      round(r.sigma, 2), round(r.ordinal, 2), r.games,
                      None if vs_random is None else round(vs_random, 3), scripted or "",
                      None if vs_scripted is None else round(vs_scripted, 3),
-                     round(r.nash_weight, 4), round(r.nash_skill, 4)])
+                     round(r.nash_weight, 4), round(r.nash_skill, 4),
+                     round(ranks.get(r.player, 0.0), 4)])
     return rows
 
 
@@ -66,7 +68,7 @@ def leaderboard_table(league: Any, title: str, evals: dict[str, dict[str, float]
     table.add_column("role", no_wrap=True)
     for col in ("gen", "Elo", "μ ± σ", "games", "vs rand", f"vs {short}", "Nash"):
         table.add_column(col, justify="right", no_wrap=True)
-    for player, role, gen, elo, mu, sigma, _, games, vs_r, _, vs_s, _, skill in rows:
+    for player, role, gen, elo, mu, sigma, _, games, vs_r, _, vs_s, _, skill, _ in rows:
         table.add_row(player, _ROLE_SHORT.get(role, role), str(gen), f"{elo:.0f}",
                       f"{mu:.1f}±{sigma:.1f}", str(games), "-" if vs_r is None else f"{vs_r:.2f}",
                       "-" if vs_s is None else f"{vs_s:.2f}", f"{skill:+.2f}")

@@ -101,6 +101,8 @@ def test_league_leaderboard_and_state_carry_nash() -> None:
     assert sum(r.nash_weight for r in board.values()) == pytest.approx(1.0)
     state = league.to_state()
     assert state["nash"][a]["weight"] == pytest.approx(board[a].nash_weight)
+    assert sum(state["alpha_rank"].values()) == pytest.approx(1.0)
+    assert state["alpha_rank"][a] > state["alpha_rank"][b]
     assert League.from_state(state).to_state() == state  # derived, round-trips
 
 
