@@ -95,7 +95,10 @@ def test_ray_up_submit_fetch_down(sandbox: Path) -> None:
     tunnel = None
     temp_dir = sandbox / "headtmp"
     try:
-        ports = {name: free_port() for name in (
+        # Named ports above the worker range (25000-26060): Ray refuses a component port
+        # inside it ("worker_ports is trying to use a port number ... used by other
+        # components"), which random draws from one range sometimes gave.
+        ports = {name: free_port(26100, 32000) for name in (
             "gcs", "dashboard", "client", "agent", "agent_grpc", "runtime_env", "metrics",
             "node_manager", "object_manager", "local_dashboard")}
         ports["min_worker"] = free_port(25000, 26000)
