@@ -61,7 +61,7 @@ class PrivateSshd:
     def __init__(self, root: Path, user: str = "root", env: dict[str, str] | None = None):
         self.root = Path(root)
         self.user = user
-        self.port = free_port()
+        self.port = free_port(26100, 32000)  # above the test's Ray worker range
         self.key = self.root / "id_ed25519"
         self.process: subprocess.Popen | None = None
         self._env = dict(env or {})
