@@ -97,6 +97,11 @@ class League:
         self.total_steps = 0
         self.matches = 0
         self.decisions_applied = 0
+        self.ladder_unlocked = 1  # ladder levels open to the main agents (see ``ladder``)
+        # (learner, opponent) -> agent steps it trained on against that opponent, since start
+        self.train_rows: dict[tuple[str, str], int] = {}
+        # (learner, opponent) -> agent steps per seat of their episodes (moving average)
+        self.seat_steps: dict[tuple[str, str], float] = {}
         counts: tuple[tuple[Role, int], ...] = (
             ("main", self.settings.num_main),
             ("main_exploiter", self.settings.num_main_exploiters),
@@ -144,6 +149,39 @@ class League:
         """All players = all RLlib module ids the league needs, in league order."""
         return list(self.players)
 
+    @property
+    def ladder_levels(self) -> list[str]:
+        """The fixed players as a curriculum: ``random``, then scripted ones as listed."""
+        return [p.id for p in self.players.values() if p.role in ("random", "scripted")]
+
+    @property
+    def ladder(self) -> list[str]:
+        """The ladder levels unlocked so far (lowest first)."""
+        return self.ladder_levels[:max(1, self.ladder_unlocked)]
+
+    def update_ladder(self) -> list[str]:
+        """Unlock the next ladder levels every main agent now beats the top of.
+
+        A level unlocks once, for every main agent, the win rate against the highest
+        unlocked level is at least ``ladder_unlock_win_rate`` over at least
+        ``ladder_unlock_min_games`` games. Levels never lock again.
+
+        Returns:
+            The ids unlocked by this call (usually none).
+        """
+        s, levels = self.settings, self.ladder_levels
+        mains = [p.id for p in self.players.values() if p.role == "main"]
+        opened: list[str] = []
+        while mains and self.ladder_unlocked < len(levels):
+            top = levels[self.ladder_unlocked - 1]
+            if not all(self.payoff.count(m, top) >= s.ladder_unlock_min_games
+                       and self.payoff.win_rate(m, top) >= s.ladder_unlock_win_rate
+                       for m in mains):
+                break
+            opened.append(levels[self.ladder_unlocked])
+            self.ladder_unlocked += 1
+        return opened
+
     def win_rate(self, p: str, q: str) -> float:
         """Decayed win rate of ``p`` against ``q`` (0.5 if unseen)."""
         return self.payoff.win_rate(p, q)
@@ -169,6 +207,72 @@ class League:
         for p, q, outcome in results:
             self.record_match(p, q, outcome)
 
+    def add_rows(self, learner: str, opponent: str, n: int) -> None:
+        """Count ``n`` agent steps (trained rows) of ``learner`` against ``opponent``."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise LeagueValueError(f"add_rows needs an integer n >= 0, got {n!r}")
+        key = (learner, opponent)
+        self.train_rows[key] = self.train_rows.get(key, 0) + n
+
+    def observe_lengths(self, rows: Mapping[tuple[str, str], int],
+                        games: Mapping[tuple[str, str], int]) -> None:
+        """Update the per-seat episode lengths from one iteration's rows and games.
+
+        Args:
+            rows: ``(module, opponent) -> agent steps`` this iteration.
+            games: ``(seat-0 module, seat-1 module) -> games`` this iteration.
+        """
+        pair_games: dict[frozenset[str], int] = {}
+        for (p, q), n in games.items():
+            key = frozenset((p, q))
+            pair_games[key] = pair_games.get(key, 0) + n
+        for (p, q), n in rows.items():
+            g = pair_games.get(frozenset((p, q)), 0)
+            if g <= 0:
+                continue
+            per_seat = n / (g * (2 if p == q else 1))
+            old = self.seat_steps.get((p, q))
+            self.seat_steps[(p, q)] = per_seat if old is None else 0.7 * old + 0.3 * per_seat
+
+    def seat_length(self, p: str, q: str) -> float:
+        """Agent steps per seat of a p-vs-q episode: measured, else the mean of all pairs."""
+        if (p, q) in self.seat_steps:
+            return self.seat_steps[(p, q)]
+        if (q, p) in self.seat_steps:
+            return self.seat_steps[(q, p)]
+        if self.seat_steps:
+            return sum(self.seat_steps.values()) / len(self.seat_steps)
+        return 1.0
+
+    def row_shares(self) -> dict[str, float]:
+        """Each learner's share of all trained rows so far (the measured ``data_share``)."""
+        per: dict[str, int] = {}
+        for (learner, _), n in self.train_rows.items():
+            per[learner] = per.get(learner, 0) + n
+        total = sum(per.values())
+        return {pid: per.get(pid, 0) / total for pid in self.learner_ids} if total else {}
+
+    def row_split(self, learner: str) -> dict[str, float]:
+        """What ``learner`` trained against so far, as shares of its rows, by opponent kind:
+        ``self`` (current main agents), ``snapshots`` (of main agents),
+        ``exploiter_snapshots``, ``ladder`` (random, scripted), ``live_exploiters``."""
+        kinds: dict[str, int] = {}
+        for (p, q), n in self.train_rows.items():
+            if p != learner or q not in self.players:
+                continue
+            other = self.players[q]
+            if other.role == "main":
+                kind = "self"
+            elif other.role == "frozen":
+                kind = "snapshots" if other.frozen_from == "main" else "exploiter_snapshots"
+            elif other.role in ("random", "scripted"):
+                kind = "ladder"
+            else:
+                kind = "live_exploiters"
+            kinds[kind] = kinds.get(kind, 0) + n
+        total = sum(kinds.values())
+        return {k: v / total for k, v in kinds.items()} if total else {}
+
     def add_steps(self, player_id: str, n: int) -> None:
         """Count ``n`` env steps trained by ``player_id`` (towards its snapshot budget)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -181,11 +285,15 @@ class League:
     # --------------------------------------------------------------- decisions
 
     def snapshot_targets(self, player_id: str) -> list[str]:
-        """Opponents a learner must beat to be snapshotted before its step budget."""
+        """Opponents a learner must beat to be snapshotted before its step budget.
+
+        Main exploiters: the main agents. Others: every snapshot. Fixed players (random,
+        scripted) are never targets: an unbeaten scripted player would block the rule.
+        """
         player = self.player(player_id)
         if player.role == "main_exploiter":
             return [p.id for p in self.players.values() if p.role == "main"]
-        return self.frozen_ids
+        return [p.id for p in self.players.values() if p.role == "frozen"]
 
     def _snapshot_reason(self, player: Player) -> SnapshotReason | None:
         s = self.settings
@@ -287,7 +395,8 @@ class League:
     def match_table(self, iteration: int) -> MatchTable:
         """Immutable match table for ``iteration``; deterministic in league state and iteration."""
         return build_match_table(
-            self.players.values(), self.payoff.win_rate, self.settings, iteration
+            self.players.values(), self.payoff.win_rate, self.settings, iteration, self.ladder,
+            self.seat_length,
         )
 
     def mapping(self, iteration: int, agents: Sequence[str] | Mapping[str, int]) -> EpisodeMapping:
@@ -357,7 +466,10 @@ class League:
                 "total_steps": self.total_steps,
                 "matches": self.matches,
                 "decisions_applied": self.decisions_applied,
+                "ladder_unlocked": self.ladder_unlocked,
             },
+            "train_rows": [[p, q, n] for (p, q), n in sorted(self.train_rows.items())],
+            "seat_steps": [[p, q, v] for (p, q), v in sorted(self.seat_steps.items())],
             # Derived from the payoff (for users and tools; not read back): the meta-game's
             # max-entropy Nash with Nash-averaged skills, and alpha-Rank.
             "nash": self.nash().to_dict(),
@@ -389,6 +501,12 @@ class League:
             league.total_steps = int(counters["total_steps"])
             league.matches = int(counters["matches"])
             league.decisions_applied = int(counters["decisions_applied"])
+            # states written before the ladder existed: its first level only
+            league.ladder_unlocked = int(counters.get("ladder_unlocked", 1))
+            league.train_rows = {(str(p), str(q)): int(n)
+                                 for p, q, n in state.get("train_rows", [])}
+            league.seat_steps = {(str(p), str(q)): float(v)
+                                 for p, q, v in state.get("seat_steps", [])}
         except LeagueValueError:
             raise
         except (KeyError, TypeError, ValueError) as exc:

@@ -99,10 +99,37 @@ class LeagueSettings:
     matches_per_learner: int | None = 32
     """Matches sampled per learner for each match table; None: exact opponent mixture."""
 
+    data_share: tuple[tuple[str, float], ...] | None = None
+    """Share of the trained rows (agent steps) each role's learners get, e.g.
+    ``{main: 0.7, main_exploiter: 0.15, league_exploiter: 0.15}`` (a dict on input),
+    split equally between the learners of a role; roles without learners hand theirs
+    to the others in proportion. Rows count every seat a learner plays: its own matches
+    and its seat in other learners' matches (a main agent in its exploiters' games).
+    None: every learner gets an equal share of the *episodes* (the old rule)."""
+    ladder_share: float = 0.15
+    """Share of a main agent's episodes against the fixed ladder (``random`` then the
+    scripted players in the order listed); the rest follows ``main_split``. Fixed players
+    are met only through the ladder (main agents) and league exploiters' PFSP, and are
+    never snapshot targets."""
+    ladder_weighting: str = "variance"
+    """PFSP weighting over the unlocked ladder levels: ``variance`` favours opponents the
+    main agent beats about half the time, not the ones it always loses to."""
+    ladder_unlock_win_rate: float = 0.6
+    """The next ladder level unlocks once every main agent's win rate vs the highest
+    unlocked level reaches this ..."""
+    ladder_unlock_min_games: int = 20
+    """... over at least this many games against it."""
+
     def __post_init__(self) -> None:
         # Lists arrive from YAML/JSON: store tuples so the settings stay hashable.
         object.__setattr__(self, "main_split", tuple(float(x) for x in self.main_split))
         object.__setattr__(self, "scripted", tuple(self.scripted))
+        if isinstance(self.data_share, dict):
+            object.__setattr__(self, "data_share", tuple(
+                (str(k), float(v)) for k, v in self.data_share.items()))
+        elif self.data_share is not None:
+            object.__setattr__(self, "data_share", tuple(
+                (str(k), float(v)) for k, v in self.data_share))
         self._validate()
 
     def _validate(self) -> None:
@@ -175,6 +202,49 @@ class LeagueSettings:
                 f"league.matches_per_learner must be >= 1 or null, got {self.matches_per_learner!r}"
             )
         self._validate_scripted()
+        self._validate_shares()
+
+    def role_shares(self) -> dict[str, float] | None:
+        """``data_share`` over the roles that have learners, renormalized; None if unset."""
+        if self.data_share is None:
+            return None
+        counts = {"main": self.num_main, "main_exploiter": self.num_main_exploiters,
+                  "league_exploiter": self.num_league_exploiters}
+        shares = {role: share for role, share in self.data_share if counts[role] > 0}
+        total = sum(shares.values())
+        return {role: share / total for role, share in shares.items()}
+
+    def _validate_shares(self) -> None:
+        if self.ladder_weighting not in WEIGHTINGS:
+            raise LeagueValueError(f"league.ladder_weighting must be one of {sorted(WEIGHTINGS)}, "
+                                   f"got {self.ladder_weighting!r}")
+        for name in ("ladder_share", "ladder_unlock_win_rate"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise LeagueValueError(f"league.{name} must be in [0, 1], got {value!r}")
+        if not isinstance(self.ladder_unlock_min_games, int) or self.ladder_unlock_min_games < 0:
+            raise LeagueValueError("league.ladder_unlock_min_games must be an integer >= 0, "
+                                   f"got {self.ladder_unlock_min_games!r}")
+        if self.data_share is None:
+            return
+        roles = ("main", "main_exploiter", "league_exploiter")
+        for role, share in self.data_share:
+            if role not in roles:
+                raise LeagueValueError(f"league.data_share: unknown role {role!r}; use "
+                                       f"{', '.join(roles)}")
+            if not (math.isfinite(share) and share >= 0):
+                raise LeagueValueError(f"league.data_share.{role} must be >= 0, got {share!r}")
+        if abs(sum(s for _, s in self.data_share) - 1.0) > 1e-6:
+            raise LeagueValueError(f"league.data_share must sum to 1, got "
+                                   f"{dict(self.data_share)} (sum {sum(s for _, s in self.data_share):g})")
+        counts = {"main": self.num_main, "main_exploiter": self.num_main_exploiters,
+                  "league_exploiter": self.num_league_exploiters}
+        given = dict(self.data_share)
+        starved = [r for r in roles if counts[r] > 0 and given.get(r, 0.0) <= 0.0]
+        if starved:
+            raise LeagueValueError(
+                f"league.data_share gives no data to {', '.join(starved)} but the league has "
+                f"such learners: give them a share > 0 or set their count to 0")
 
     def _validate_scripted(self) -> None:
         seen: set[str] = set()
@@ -194,6 +264,7 @@ class LeagueSettings:
         out = dataclasses.asdict(self)
         out["main_split"] = list(self.main_split)
         out["scripted"] = list(self.scripted)
+        out["data_share"] = None if self.data_share is None else dict(self.data_share)
         return out
 
     @classmethod

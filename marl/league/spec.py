@@ -38,14 +38,32 @@ class LeagueSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
 
     num_main: int = Field(1, ge=0, le=16)
-    """Main agents: PFSP over all frozen players, self-play and verification vs exploiters."""
+    """Main agents: the scripted ladder, PFSP over snapshots, self-play and verification vs
+    exploiters' snapshots."""
     num_main_exploiters: int = Field(1, ge=0, le=16)
     """Main exploiters: play the current main agents; reset to initial weights at each snapshot."""
     num_league_exploiters: int = Field(1, ge=0, le=16)
     """League exploiters: PFSP over the whole league; reset with ``league_exploiter_reset_prob``."""
+    data_share: dict[Literal["main", "main_exploiter", "league_exploiter"], float] | None = None
+    """Share of the trained rows (agent steps, every seat a learner plays) per role, split
+    equally within a role and met by matchmaking, e.g. ``{main: 0.7, main_exploiter: 0.15,
+    league_exploiter: 0.15}``; sums to 1. Measured per iteration as
+    ``league/<player>/train_rows`` and ``train_share``. null: an equal share of episodes
+    per learner."""
     main_split: tuple[float, float, float] = (0.5, 0.35, 0.15)
-    """Main agents' opponent mix: PFSP over frozen players, self-play, verification vs
-    old exploiters. Sums to 1."""
+    """Main agents' opponent mix outside the ladder: PFSP over snapshots, self-play,
+    verification vs old exploiters. Sums to 1. Measured as
+    ``league/<main>/rows_vs_{snapshots,self,exploiter_snapshots,ladder,live_exploiters}``."""
+    ladder_share: float = Field(0.15, ge=0, le=1)
+    """Share of a main agent's episodes against the fixed ladder: ``random`` (if
+    included), then ``scripted`` in the order listed (list them easiest first)."""
+    ladder_weighting: Literal["hard", "variance", "linear_capped"] = "variance"
+    """PFSP weighting over the unlocked ladder levels (variance: levels near 50 %)."""
+    ladder_unlock_win_rate: float = Field(0.6, ge=0, le=1)
+    """Unlock the next ladder level once every main agent beats the highest unlocked one
+    this often ..."""
+    ladder_unlock_min_games: int = Field(20, ge=0)
+    """... over at least this many games."""
     pfsp_weighting: Literal["hard", "variance", "linear_capped"] = "hard"
     """PFSP weighting of main agents over the payoff table."""
     pfsp_exponent: float = Field(2.0, gt=0)
@@ -73,7 +91,8 @@ class LeagueSpec(BaseModel):
     include_random: bool = True
     """Add the masked uniform-random player ``random`` as a frozen opponent."""
     scripted: list[str] = Field(default_factory=list)
-    """Scripted frozen opponents, e.g. ``[alphabeta_d1]`` (connect four only)."""
+    """Scripted frozen opponents, easiest first: the ladder's levels after ``random``,
+    e.g. ``[alphabeta_d1, alphabeta_d2, alphabeta_d4]`` (connect four only)."""
     matches_per_learner: int | None = Field(32, ge=1)
     """Matches sampled per learner for each iteration's match table; null: exact mixture."""
 

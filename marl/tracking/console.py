@@ -9,8 +9,9 @@ The line's columns fit the setting:
     competitive   the latest win rate vs random (``marl.rllib.probe``, every N
                   iterations), episode length and policy entropy (self-play returns
                   sum to zero)
-    league        league size, games this iteration, the first main agent's Elo and its
-                  win rate vs the hardest scripted opponent (decayed payoff)
+    league        league size and learners, the newest snapshot, the first main agent's
+                  win rate vs the top unlocked ladder level (decayed payoff), its Elo;
+                  per-player figures stay in metrics.jsonl / W&B
     mixed         social efficiency and equality, return
 """
 
@@ -42,7 +43,7 @@ def _fmt(value: Any, spec: str = ".2f") -> str:
 
 
 def iteration_line(iteration: int, metrics: dict[str, Any], setting: str = "",
-                   league: bool = False) -> str:
+                   league: bool = False, note: str | None = None) -> str:
     """The one-line summary of an iteration (see the module docstring)."""
     m = metrics
     parts = [f"iter {iteration:>4}", f"steps {int(m.get('perf/env_steps_total', 0)):>10,}",
@@ -54,10 +55,14 @@ def iteration_line(iteration: int, metrics: dict[str, Any], setting: str = "",
     if league:
         elo = next((v for k, v in sorted(m.items()) if k.startswith("league/main_")
                     and k.endswith("/elo")), None)
-        parts += [f"league {_fmt(m.get('league/size'), '.0f')}",
-                  f"games {_fmt(m.get('league/games'), '.0f')}", f"main elo {_fmt(elo, '.0f')}"]
-        if "league/main_vs_hardest" in m:
-            parts.append(f"vs hardest {_fmt(m['league/main_vs_hardest'])}")
+        if note:  # LeagueRuntime.progress_note: size, learners, newest, ladder
+            parts += [note, f"elo {_fmt(elo, '.0f')}"]
+        else:
+            parts += [f"league {_fmt(m.get('league/size'), '.0f')}",
+                      f"games {_fmt(m.get('league/games'), '.0f')}",
+                      f"main elo {_fmt(elo, '.0f')}"]
+            if "league/main_vs_hardest" in m:
+                parts.append(f"vs hardest {_fmt(m['league/main_vs_hardest'])}")
         if "league/exploitability" in m:
             parts.append(f"exploit {_fmt(m['league/exploitability'], '.3f')}")
     elif setting == "competitive":
@@ -106,13 +111,14 @@ class ConsoleProgress:
         self._task = self._progress.add_task("train", total=total, completed=int(start))
         self._progress.start()
 
-    def update(self, iteration: int, metrics: dict[str, Any], done: float) -> None:
+    def update(self, iteration: int, metrics: dict[str, Any], done: float,
+               note: str | None = None) -> None:
         probe = metrics.get("eval/win_rate_vs_random")
         if probe is not None:
             self._probe = probe
         elif self._probe is not None:
             metrics = {**metrics, "eval/win_rate_vs_random": self._probe}
-        console.print(iteration_line(iteration, metrics, self.setting, self.league),
+        console.print(iteration_line(iteration, metrics, self.setting, self.league, note),
                       soft_wrap=True)
         self._progress.update(self._task, completed=done)
 

@@ -52,30 +52,47 @@ def test_record_match_updates_payoff_ratings_and_counts() -> None:
         league.record_match("main_0", "random", 2)
 
 
-def test_snapshot_needs_threshold_and_min_games() -> None:
-    league = _league()
-    for _ in range(4):
-        league.record_match("main_0", "random", 1.0)
-    assert league.decide() == []  # win rate 1.0 but only 4 < 5 games
-    league.record_match("main_0", "random", 1.0)
-    assert league.decide() == [Snapshot("main_0", "main_0_g0", "win_rate")]
+def _with_snapshot(**overrides: object) -> League:
+    league = _league(**overrides)
+    league.apply([Snapshot("main_0", "main_0_g0")])
+    return league
 
-    at_threshold = _league(snapshot_min_games=10)
+
+def test_fixed_players_are_never_snapshot_targets() -> None:
+    league = _league(scripted=("bot",))
+    assert league.snapshot_targets("main_0") == []
+    for _ in range(10):
+        league.record_match("main_0", "random", 1.0)
+    assert league.decide() == []  # beating random (or a scripted player) never freezes
+    league.apply([Snapshot("main_0", "main_0_g0")])
+    assert league.snapshot_targets("main_0") == ["main_0_g0"]  # "bot" unbeaten: no wall
+
+
+def test_snapshot_needs_threshold_and_min_games() -> None:
+    league = _with_snapshot()
+    for _ in range(4):
+        league.record_match("main_0", "main_0_g0", 1.0)
+    assert league.decide() == []  # win rate 1.0 but only 4 < 5 games
+    league.record_match("main_0", "main_0_g0", 1.0)
+    assert league.decide() == [Snapshot("main_0", "main_0_g1", "win_rate")]
+
+    at_threshold = _with_snapshot(snapshot_min_games=10)
     for outcome in [1.0] * 7 + [0.0] * 3:  # exactly 0.7: not above the threshold
-        at_threshold.record_match("main_0", "random", outcome)
+        at_threshold.record_match("main_0", "main_0_g0", outcome)
     assert at_threshold.decide() == []
-    at_threshold.record_match("main_0", "random", 1.0)  # 8/11 > 0.7
+    at_threshold.record_match("main_0", "main_0_g0", 1.0)  # 8/11 > 0.7
     assert [d.source_id for d in at_threshold.decide()] == ["main_0"]
 
 
 def test_snapshot_needs_every_target_beaten() -> None:
-    league = _league(scripted=("bot",))
+    league = _with_snapshot(scripted=("bot",))
+    league.apply([Snapshot("main_0", "main_0_g1")])
     for _ in range(5):
-        league.record_match("main_0", "random", 1.0)
-    assert league.decide() == []  # never played "bot"
+        league.record_match("main_0", "main_0_g0", 1.0)
+    assert league.decide() == []  # never played main_0_g1
     for _ in range(5):
-        league.record_match("main_0", "bot", 1.0)
-    assert len(league.decide()) == 1
+        league.record_match("main_0", "main_0_g1", 1.0)
+    assert len(league.decide()) == 1  # the scripted "bot", never played, is no target
 
 
 def test_snapshot_on_step_budget_and_min_steps() -> None:
@@ -84,20 +101,18 @@ def test_snapshot_on_step_budget_and_min_steps() -> None:
     assert league.decide() == []
     league.add_steps("main_0", 1)
     assert league.decide() == [Snapshot("main_0", "main_0_g0", "step_budget")]
-    gated = _league(snapshot_min_steps=100, snapshot_step_budget=200)
+    gated = _with_snapshot(snapshot_min_steps=100, snapshot_step_budget=200)
     for _ in range(5):
-        gated.record_match("main_0", "random", 1.0)
+        gated.record_match("main_0", "main_0_g0", 1.0)
     assert gated.decide() == []  # beats everyone, but 0 < 100 steps since last snapshot
     gated.add_steps("main_0", 100)
-    assert gated.decide() == [Snapshot("main_0", "main_0_g0", "win_rate")]
+    assert gated.decide() == [Snapshot("main_0", "main_0_g1", "win_rate")]
     with pytest.raises(ValueError, match="integer n >= 0"):
         league.add_steps("main_0", -1)
 
 
 def test_apply_snapshot_adds_frozen_player_with_lineage() -> None:
-    league = _league()
-    for _ in range(5):
-        league.record_match("main_0", "random", 1.0)
+    league = _league(snapshot_step_budget=40)
     league.add_steps("main_0", 40)
     decisions = league.decide()
     assert decisions == league.decide()  # decide() is pure
@@ -114,7 +129,7 @@ def test_apply_snapshot_adds_frozen_player_with_lineage() -> None:
     assert league.ratings.get("main_0_g0") == league.ratings.get("main_0")
     main = league.player("main_0")
     assert (main.generation, main.steps_since_snapshot, main.steps) == (1, 0, 40)
-    assert league.decide() == []  # now it must beat its own snapshot too
+    assert league.decide() == []  # now it must beat its own snapshot
     league.add_steps("main_0", 1000)
     assert league.decide() == [Snapshot("main_0", "main_0_g1", "step_budget")]
 

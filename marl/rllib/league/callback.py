@@ -5,6 +5,10 @@ logged as counters that RLlib sums over episodes and runners for one iteration:
 
     env_runners/league/matches/<seat0 module>|<seat1 module>|<seat0 score>   games
     env_runners/league/steps/<module>                                        env steps
+    env_runners/league/rows/<module>|<opponent module>                       agent steps
+
+``rows`` counts the agent steps a module took (the rows it trains on, if it learns)
+against each opponent: both seats in self-play, its seat in another learner's match.
 
 A seat's score compares the mean return of its agents with the other seat's:
 1 higher, 0.5 equal (a draw), 0 lower. In connect four and leduc that is the
@@ -27,7 +31,8 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from marl.league import EpisodeMapping
 from marl.league.play import seat_score
 
-__all__ = ["LeagueCallback", "SetMapping", "episode_match", "parse_match_counts"]
+__all__ = ["LeagueCallback", "SetMapping", "episode_match", "episode_rows", "parse_match_counts",
+           "parse_rows"]
 
 _SEP = "|"
 
@@ -65,6 +70,36 @@ def episode_match(episode: Any, chunks: Sequence[Any], seat_of: dict[str, int]
     return modules[0], modules[1], score, steps
 
 
+def episode_rows(episode: Any, chunks: Sequence[Any], seat_of: dict[str, int]
+                 ) -> dict[tuple[str, str], int]:
+    """``(module, opponent module) -> agent steps`` of a finished two-seat episode."""
+    steps: dict[str, int] = defaultdict(int)
+    for chunk in [*chunks, episode]:
+        for aid, sa_episode in chunk.agent_episodes.items():
+            steps[str(aid)] += len(sa_episode)
+    modules: dict[int, str] = {}
+    for agent, seat in seat_of.items():
+        if agent in steps:
+            modules.setdefault(seat, episode.module_for(agent))
+    if len(modules) != 2:
+        return {}
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for agent, n in steps.items():
+        if agent in seat_of and n > 0:
+            out[(modules[seat_of[agent]], modules[1 - seat_of[agent]])] += n
+    return dict(out)
+
+
+def parse_rows(league_metrics: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """``env_runners/league/rows`` of a result -> ``{(module, opponent): agent steps}``."""
+    out = {}
+    for key, n in (league_metrics.get("rows") or {}).items():
+        module, opponent = key.split(_SEP)
+        if (count := _count(n)) > 0:
+            out[(module, opponent)] = count
+    return out
+
+
 def parse_match_counts(league_metrics: dict[str, Any]) -> tuple[list[tuple[str, str, float, int]],
                                                                  dict[str, int]]:
     """``env_runners/league`` of a result -> ``[(p, q, score, games)]`` and steps per module."""
@@ -99,6 +134,10 @@ class LeagueCallback(RLlibCallback):
                                  reduce="sum")
         for module in dict.fromkeys((p, q)):
             metrics_logger.log_value(("league", "steps", module), steps, reduce="sum")
+        for (module, opponent), n in episode_rows(episode, prev_episode_chunks or (),
+                                                  fn.seat_of).items():
+            metrics_logger.log_value(("league", "rows", f"{module}{_SEP}{opponent}"), n,
+                                     reduce="sum")
 
     def on_env_runners_recreated(self, *, algorithm: Any, env_runner_group: Any,
                                  env_runner_indices: list[int], is_evaluation: bool = False,

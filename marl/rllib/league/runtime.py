@@ -29,7 +29,7 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 from marl.errors import RunError
 from marl.experiment import Experiment
 from marl.league import League, Reset, Snapshot, decision_to_dict
-from marl.rllib.league.callback import SetMapping, parse_match_counts
+from marl.rllib.league.callback import SetMapping, parse_match_counts, parse_rows
 from marl.rllib.inference import learner_weights, live_module
 from marl.rllib.league.layout import LeagueLayout, league_layout
 
@@ -134,7 +134,16 @@ class LeagueRuntime:
         Returns:
             Flat ``league/...`` metrics (ratings per player, league size, games).
         """
-        matches, steps = parse_match_counts(result.get("env_runners", {}).get("league") or {})
+        league_metrics = result.get("env_runners", {}).get("league") or {}
+        matches, steps = parse_match_counts(league_metrics)
+        rows = {key: n for key, n in parse_rows(league_metrics).items()
+                if key[0] in self.league.players and self.league.player(key[0]).is_learner}
+        for (p, q), n in rows.items():
+            self.league.add_rows(p, q, n)
+        pair_games: dict[tuple[str, str], int] = {}
+        for p, q, _, n in matches:
+            pair_games[(p, q)] = pair_games.get((p, q), 0) + n
+        self.league.observe_lengths(rows, pair_games)
         games = 0
         for p, q, score, n in matches:
             if p in self.league.players and q in self.league.players:
@@ -144,6 +153,7 @@ class LeagueRuntime:
         for pid, n in steps.items():
             if pid in self.league.players and self.league.player(pid).is_learner:
                 self.league.add_steps(pid, n)
+        opened = self.league.update_ladder()
         decisions = self.league.decide()
         for d in decisions:  # in list order: a snapshot always before its reset
             if isinstance(d, Snapshot):
@@ -152,6 +162,10 @@ class LeagueRuntime:
                 self._reset(d)
         self.league.apply(decisions)
         self.last_decisions = [decision_to_dict(d) for d in decisions]
+        if opened:
+            from marl.tracking.console import console
+
+            console.print(f"league: ladder unlocked {', '.join(opened)}")
         if decisions:
             from marl.tracking.console import console
 
@@ -162,7 +176,7 @@ class LeagueRuntime:
         iteration = int(self.algo.iteration)
         if iteration % self.league_spec.leaderboard_every == 0:
             self.report(iteration)
-        return self.metrics(games)
+        return self.metrics(games, rows)
 
     def report(self, iteration: int) -> None:
         """Leaderboard table, payoff heatmap and a replay to W&B (see tracking.leaderboard)."""
@@ -200,7 +214,15 @@ class LeagueRuntime:
             console.print(f"[yellow]league replay skipped: {err!r}[/]")
             return None
 
-    def metrics(self, games: int = 0) -> dict[str, float]:
+    def metrics(self, games: int = 0, rows: dict[tuple[str, str], int] | None = None
+                ) -> dict[str, float]:
+        """Flat ``league/...`` metrics of the latest iteration.
+
+        Data per learner: ``train_rows`` (agent steps it trained on this iteration),
+        ``train_share`` (its share of all learners' rows since the start), for main agents
+        ``rows_vs_<kind>`` (``League.row_split``); the ladder: ``ladder_unlocked`` levels
+        and the first main agent's win rate vs the top one (``main_vs_ladder_top``).
+        """
         out: dict[str, float] = {
             "league/size": float(len(self.league.players)),
             "league/frozen": float(len(self.league.frozen_ids)),
@@ -213,12 +235,44 @@ class LeagueRuntime:
         if hardest is not None and self.league.payoff.count(learner, hardest):
             # the progress line's "vs <hardest>": the first learner's decayed win rate
             out["league/main_vs_hardest"] = self.league.payoff.win_rate(learner, hardest)
+        this_iter: dict[str, int] = {}
+        for (p, _), n in (rows or {}).items():
+            this_iter[p] = this_iter.get(p, 0) + n
+        shares = self.league.row_shares()
+        for pid in self.league.learner_ids:
+            out[f"league/{pid}/train_rows"] = float(this_iter.get(pid, 0))
+            if pid in shares:
+                out[f"league/{pid}/train_share"] = shares[pid]
+            if self.league.player(pid).role == "main":
+                for kind, share in self.league.row_split(pid).items():
+                    out[f"league/{pid}/rows_vs_{kind}"] = share
+        ladder = self.league.ladder
+        if ladder:
+            out["league/ladder_unlocked"] = float(len(ladder))
+            if self.league.payoff.count(learner, ladder[-1]):
+                out["league/main_vs_ladder_top"] = self.league.payoff.win_rate(learner, ladder[-1])
         for pid in self.league.player_ids:
             r = self.league.ratings.get(pid)
             out[f"league/{pid}/elo"] = r.elo
             out[f"league/{pid}/mu"] = r.mu
             out[f"league/{pid}/sigma"] = r.sigma
         return out
+
+    def progress_note(self) -> str:
+        """The league part of the progress line: learners, size, newest snapshot, ladder."""
+        league = self.league
+        frozen = [p for p in league.players.values() if p.role == "frozen"]
+        newest = frozen[-1].id if frozen else "-"  # players keep insertion order
+        learner = league.learner_ids[0]
+        ladder = league.ladder
+        parts = [f"league {len(league.players)} ({len(league.learner_ids)} learning)",
+                 f"newest {newest}"]
+        if ladder:
+            top = ladder[-1]
+            rate = (f"{league.payoff.win_rate(learner, top):.2f}"
+                    if league.payoff.count(learner, top) else "-")
+            parts.append(f"{learner} vs {top} {rate}")
+        return "  ".join(parts)
 
     def hardest_scripted(self) -> str | None:
         """The deepest scripted opponent (``alphabeta_d<k>``), else ``random``, else None."""
