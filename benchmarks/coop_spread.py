@@ -1,8 +1,9 @@
-"""IPPO vs MAPPO on cooperative/spread (3 agents, 25-step episodes), same steps and seeds.
+"""IPPO vs MAPPO vs COMA on cooperative/spread (3 agents, 25-step episodes), same steps and
+seeds.
 
 How to run:
     .venv/bin/python benchmarks/coop_spread.py [--steps 200000] [--seeds 0 1 2]
-        [--algorithms ippo mappo] [--out benchmarks/results/coop_spread.json] [--resume]
+        [--algorithms ippo mappo coma] [--out benchmarks/results/coop_spread.json] [--resume]
 
 ``--resume`` keeps the runs already in ``--out`` whose spec is the one this script builds
 for the same algorithm and seed, and trains only the missing ones.
@@ -14,12 +15,15 @@ counts for each algorithm and seed, then the mean over seeds; writes the JSON (p
 iteration curves included, rewritten after every run) and a PNG of the learning curves
 next to it.
 
-Both algorithms run through the normal spec -> builder path with identical settings;
+All algorithms run through the normal spec -> builder path with identical settings;
 the only difference is ``algorithm.name``: ippo's critic sees the agent's own
 observation, mappo's the concatenated observations of all three agents plus the agent's
-one-hot id. Both use the MAPPO learner: running value normalization, Huber value loss
-(delta 10), value clip 0.2, one parameter-shared actor, separate 64x64 critic, and
-MAPPO's MPE settings where RLlib allows them (lr 7e-4, 10 epochs, no KL penalty).
+one-hot id; coma's critic is mappo's input plus the two teammates' one-hot actions and gives
+Q(s, u_-i, a) for each of the agent's 5 actions, its advantage Q(s, u) - sum_a pi(a|o)
+Q(s, (u_-i, a)) (``marl.rllib.learners.coma``). All use the MAPPO learner: running value
+normalization, Huber value loss (delta 10), value clip 0.2, one parameter-shared actor,
+separate 64x64 critic, and MAPPO's MPE settings where RLlib allows them (lr 7e-4, 10
+epochs, no KL penalty).
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    colors = {"ippo": "tab:blue", "mappo": "tab:red"}
+    colors = {"ippo": "tab:blue", "mappo": "tab:red", "coma": "tab:green"}
     for algorithm in dict.fromkeys(r["algorithm"] for r in runs):
         mine = [r for r in runs if r["algorithm"] == algorithm]
         for r in mine:
@@ -124,7 +128,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
                 label=f"{algorithm} (mean of {len(mine)} seeds)")
     ax.set_xlabel("env steps")
     ax.set_ylabel("episode return (sum over 3 agents)")
-    ax.set_title("cooperative/spread-v0: IPPO vs MAPPO")
+    ax.set_title("cooperative/spread-v0: " + " vs ".join(
+        a.upper() for a in dict.fromkeys(r["algorithm"] for r in runs)))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -136,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--algorithms", nargs="+", default=["ippo", "mappo"])
+    parser.add_argument("--algorithms", nargs="+", default=["ippo", "mappo", "coma"])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--resume", action="store_true",
                         help="keep matching runs from --out and train only the missing ones")

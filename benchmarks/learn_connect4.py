@@ -10,6 +10,11 @@ PNG of the training curves (policy entropy and episode length vs env steps).
 
     .venv/bin/python benchmarks/learn_connect4.py --minutes 15 --games 50
     .venv/bin/python benchmarks/learn_connect4.py --variants mlp --minutes 3
+    .venv/bin/python benchmarks/learn_connect4.py --variants mlp reinforce dqn  # + baselines
+
+The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
+same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
+policy gradient and over independent Q-learning. A dqn policy always acts greedily.
     .venv/bin/python benchmarks/learn_connect4.py --run mlp=runs/<id>   # evaluate only
 """
 
@@ -33,6 +38,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cnn+mirror": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                           "hidden": [128]}},
                    "algorithm": {"symmetry_augmentation": True}},
+    "reinforce": {"algorithm": {"name": "reinforce"}},
+    "dqn": {"algorithm": {"name": "dqn"}},
 }
 OPPONENTS = ("random", "alphabeta_d1", "alphabeta_d2", "alphabeta_d4")
 
@@ -151,7 +158,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=15.0)
-    parser.add_argument("--variants", nargs="+", default=["mlp", "cnn"], choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["mlp", "cnn", "reinforce", "dqn"], choices=list(VARIANTS))
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--games", type=int, default=50, help="games per seat per opponent")
     parser.add_argument("--opening", type=int, default=1,

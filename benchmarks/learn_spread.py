@@ -1,6 +1,9 @@
 """ippo and mappo on MPE spread for a fixed wall-clock budget, several seeds, then 200
 fresh episodes with greedy and with sampled actions, beside uniform random and a
-scripted oracle (agents assigned to landmarks, then steered to them).
+scripted oracle (agents assigned to landmarks, then steered to them). The textbook
+baselines ``reinforce`` and ``dqn`` (``--algorithms reinforce dqn``) are reference rows:
+what PPO's clipped, multi-epoch updates and MAPPO's critic buy over them (a dqn policy
+always acts greedily, so its "sampled" row is its greedy play).
 
 Each run is a minimal spec (``name``, ``seed``, ``env.id``, ``algorithm.name``,
 ``stop.time_s``): the env's preset (MAPPO's MPE recipe) and the defaults do the rest.
@@ -9,6 +12,7 @@ PNG (team return vs env steps and vs wall-clock, one line per run).
 
     .venv/bin/python benchmarks/learn_spread.py --minutes 15 --seeds 0 1 2
     .venv/bin/python benchmarks/learn_spread.py --algorithms mappo --minutes 3 --seeds 0
+    .venv/bin/python benchmarks/learn_spread.py --algorithms ippo mappo reinforce dqn
     .venv/bin/python benchmarks/learn_spread.py --baselines-only
 """
 
@@ -125,7 +129,8 @@ def plot(runs: list[dict[str, Any]], base: dict[str, float], path: Path) -> None
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    colours = {"ippo": "tab:orange", "mappo": "tab:blue"}
+    colours = {"ippo": "tab:orange", "mappo": "tab:blue", "reinforce": "tab:green",
+               "dqn": "tab:red"}
     for run in runs:
         c = run["curve"]
         label = f"{run['algorithm']} seed {run['seed']}"
@@ -147,8 +152,8 @@ def plot(runs: list[dict[str, Any]], base: dict[str, float], path: Path) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=15.0)
-    parser.add_argument("--algorithms", nargs="+", default=["ippo", "mappo"],
-                        choices=["ppo", "ippo", "mappo"])
+    parser.add_argument("--algorithms", nargs="+", default=["ippo", "mappo", "reinforce", "dqn"],
+                        choices=["ppo", "ippo", "mappo", "reinforce", "dqn"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--baselines-only", action="store_true")

@@ -73,6 +73,11 @@ Perolat's: 0 for k = 0, 0.01 for k in 1-2, 0.05 for 3-4, 0.1 for k >= 5.
 `reset(options=...)` accepts `agent_positions` (list of (row, col)) and
 `agent_orientations` (list of 0=N, 1=E, 2=S, 3=W) to place agents by hand.
 
+### Costs
+
+`last_taggers`: indices of the agents whose beam tagged another agent in the last
+step; the `tagging` cost of `envs.wrappers.costs` (1 per such step) reads it.
+
 ### Social outcome metrics
 
 `episode_stats()` and `infos[agent]["social"]` on the final step: `efficiency`,
@@ -218,6 +223,7 @@ class CommonsHarvest(ParallelEnv, EzPickle):
 
         self._n, self.max_cycles, self.view_size = num_agents, max_cycles, view_size
         self.tag_duration, self.beam_length, self.beam_cost = tag_duration, beam_length, beam_cost
+        self.last_taggers = _NONE  # agent indices whose beam tagged someone last step
         self.render_mode = render_mode
         self._probs = probs
         chars = np.array([list(r) for r in rows])
@@ -309,6 +315,7 @@ class CommonsHarvest(ParallelEnv, EzPickle):
         self._harvest_times: list[int] = []
         self._tagged_steps = 0
         self._beam = _NONE
+        self.last_taggers = _NONE
         self.agents = self.possible_agents[:]
         return self._observations(), {a: {} for a in self.agents}
 
@@ -333,6 +340,7 @@ class CommonsHarvest(ParallelEnv, EzPickle):
 
         firing = np.flatnonzero(act == FIRE)
         self._beam = _NONE
+        self.last_taggers = _NONE  # who tagged someone this step (envs.wrappers.costs)
         victims = self._fire(firing) if firing.size else _NONE
         reward[firing] -= self.beam_cost
 
@@ -393,6 +401,7 @@ class CommonsHarvest(ParallelEnv, EzPickle):
         if self.render_mode is not None:  # cells drawn by render(): up to the hit or wall
             reach = np.where(landed, first, self.beam_length)[:, None]
             self._beam = ray[~blocked & (np.arange(self.beam_length) <= reach)]
+        self.last_taggers = firing[landed]
         return who[rows, first][landed]  # may repeat an agent: removal is idempotent
 
     def _remove(self, victims: np.ndarray) -> None:

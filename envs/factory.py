@@ -37,13 +37,20 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
     Args:
         env_config: ``{"id": ..., "config": {...}, "preprocess": "none"}``, optionally
             ``"shaping": {"kind": ..., ...}`` (parallel envs only; see
-            ``envs.wrappers.shaping.make_shaping``) and, for a user's env,
+            ``envs.wrappers.shaping.make_shaping``), ``"costs": [name, ...]`` (the
+            per-agent costs of ``algorithm.constraints``, ``envs.wrappers.costs``) and,
+            for a user's env,
             ``"entry_point"``, ``"defaults"`` and ``"teams"``.
     """
     entry = entry_of(env_config)
     env = make_entry_env(entry, env_config.get("config") or {})
     # A user's env declares nothing: its observations tell whether it masks actions.
     masked = entry.masked or (entry.custom and has_mask_dict(env))
+    if env_config.get("costs"):
+        from envs.wrappers.costs import add_costs
+
+        # Innermost: costs are computed from the raw env's state after each step.
+        env = add_costs(env, entry.entry_point, env_config["costs"])
     if env_config.get("shaping"):
         from envs.wrappers.shaping import make_shaping
 

@@ -8,6 +8,17 @@
     mappo  ippo with a *centralized* critic per team (Yu et al. 2021): the critic sees the
            env's global state or the concatenated observations of the agent's team, plus
            the agent's index in its team. Actors stay decentralized.
+    coma   mappo's centralized team critic as a Q critic Q(s, u_-i, .) over the agent's own
+           actions given its teammates' actions (Foerster et al. 2018): agent i's advantage
+           is Q(s, u) - sum_a pi_i(a|o_i) Q(s, (u_-i, a)), trained with PPO's clipped
+           surrogate (``marl.rllib.learners.coma``). Cooperative, simultaneous-move envs
+           with discrete actions only (``coma_problem``).
+    reinforce  textbook baseline: Monte-Carlo policy gradient -logp(a_t|s_t) (G_t - b(s_t))
+           on complete episodes, one pass per batch, optional learned value baseline
+           (``marl.rllib.learners.reinforce``).
+    dqn    textbook baseline: RLlib's DQN (new API stack), one independent Q-network per
+           policy with replay and a target network; masked Q for masked envs
+           (``marl.rllib.learners.dqn``). Discrete actions, stock sampler, no league.
 
 Teams come from the env registry (``envs.registry.team_of``); an env without teams is one
 team of all its agents. A mappo policy must be played by one team only, so a critic is
@@ -24,7 +35,7 @@ from envs.registry import EnvEntry, team_of
 from marl.errors import SpecError
 
 __all__ = ["AlgorithmInfo", "ALGORITHMS", "get_algorithm", "CriticLayout", "team_members",
-           "plan_critics"]
+           "plan_critics", "coma_problem"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,12 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
                           "MAPPO learner with local critics (own observation)"),
     "mappo": AlgorithmInfo("mappo", True, True,
                            "MAPPO: one centralized critic per team (state or team obs)"),
+    "coma": AlgorithmInfo("coma", True, True,
+                          "COMA: counterfactual per-agent baseline from a central Q critic"),
+    "reinforce": AlgorithmInfo("reinforce", False, False,
+                               "REINFORCE: Monte-Carlo returns, optional value baseline"),
+    "dqn": AlgorithmInfo("dqn", False, False,
+                         "independent DQN: replay buffer and target network per policy"),
 }
 
 
@@ -110,6 +127,26 @@ class CriticLayout:
         """Plain data for the env adapter that puts the critic's input into infos."""
         return {"input": self.input, "with_agent_id": self.with_agent_id,
                 "teams": {team: list(members) for team, members in self.teams.items()}}
+
+
+def coma_problem(entry: EnvEntry) -> str | None:
+    """Why ``coma`` cannot train on ``entry`` (one line naming the fix), or None.
+
+    COMA's critic conditions on the teammates' actions of the same step and sums over
+    the agent's own discrete actions: it needs a cooperative env (one team's return),
+    simultaneous moves (parallel api) and discrete actions.
+    """
+    fix = "use mappo or ippo"
+    if entry.setting != "cooperative":
+        return (f"algorithm.name: coma needs a cooperative env; {entry.id} is "
+                f"{entry.setting}: {fix}")
+    if entry.actions != "discrete":
+        return (f"algorithm.name: coma needs discrete actions (its critic gives one value "
+                f"per action); {entry.id} has {entry.actions} actions: {fix}")
+    if entry.api != "parallel":
+        return (f"algorithm.name: coma needs simultaneous moves (a parallel env); {entry.id} "
+                f"is turn-based: {fix}")
+    return None
 
 
 def team_members(entry: EnvEntry, agents: list[str]) -> dict[str, tuple[str, ...]]:

@@ -267,6 +267,17 @@ class Cluster:
             return self._submit(f"python -m marl.cli.main train --resume {run_dir}", job_id,
                                 workdir, run_dir, {"marl_kind": "resume", "marl_resumes": target})
 
+    def submit_command(self, args: list[str], job_id: str, run_dir: str, kind: str,
+                       spec_yaml: str = "", extra: list[Path] | None = None,
+                       check_resources: bool = True) -> Submission:
+        """Submit ``marl <args>`` as a job with the project (and ``spec_yaml`` at
+        ``JOB_SPEC_PATH``) as its working dir; ``marl sweep --address`` uses it."""
+        import shlex
+
+        with _staged(spec_yaml, extra) as workdir:
+            return self._submit(f"python -m marl.cli.main {shlex.join(args)}", job_id, workdir,
+                                run_dir, {"marl_kind": kind}, check_resources=check_resources)
+
     def _job_info(self, job_id: str) -> Any:
         try:
             return self._client.get_job_info(job_id)

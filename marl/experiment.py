@@ -46,7 +46,8 @@ class Experiment:
         entry: the env's registry entry.
         api: ``aec`` or ``parallel``, detected from the built env.
         env_config: what env runners build their env from (``id``, ``config``,
-            ``preprocess``, ``shaping`` and, for mappo, ``critic``); plain data.
+            ``preprocess``, ``shaping``, ``costs`` (constraints) and, for mappo,
+            ``critic``); plain data.
         agents: the env's ``possible_agents``, in env order.
         observation_spaces: agent -> observation space, as the PettingZoo env gives it
             (after preprocessing and mask dicts).
@@ -123,6 +124,8 @@ def _base_env_config(spec: Spec, entry: EnvEntry) -> dict[str, Any]:
     shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
     out = {"id": entry.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
            "shaping": shaping}
+    if spec.algorithm.constraints:  # per-agent costs in infos (envs.wrappers.costs)
+        out["costs"] = [c.cost for c in spec.algorithm.constraints]
     if entry.custom:  # env runners never saw a registration: they build from the entry point
         out.update(entry_point=entry.entry_point, defaults=dict(entry.defaults),
                    teams=dict(entry.teams))

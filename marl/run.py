@@ -22,8 +22,9 @@ import platform
 import secrets
 import shutil
 import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -150,6 +151,8 @@ class _StopFlag:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # a Tune trial trains in a thread (no signals there): Tune stops it
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -195,11 +198,16 @@ def _progress_target(spec: Spec) -> tuple[float, str]:
     return float(spec.stop.time_s or 0), "s"
 
 
-def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> TrainOutcome:
+def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False,
+          on_iteration: Callable[[int, int, dict[str, float]], None] | None = None
+          ) -> TrainOutcome:
     """Train until the spec's stop criteria, checkpointing; resume from the run's latest.
 
     Args:
         exp: the resolved experiment (``marl.experiment.resolve``).
+        on_iteration: called after every iteration (logged, and checkpointed when due)
+            with the iteration, the env steps so far and the iteration's metrics
+            (``marl sweep`` reports them to Tune here).
 
     Raises:
         RunError: on resume of a run with no checkpoint.
@@ -237,7 +245,8 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
                 wandb_mode=mode, wandb_api_key_present=bool(os.environ.get("WANDB_API_KEY")))
     if mode != "disabled":
         sinks.append(WandbSink(run_dir, run_id, spec.tracking.wandb.project,
-                               spec.tracking.wandb.entity, mode, spec.to_dict(), resume))
+                               spec.tracking.wandb.entity, mode, spec.to_dict(), resume,
+                               group=spec.tracking.wandb.group))
     league = None
     if exp.has_league:  # the league observes training: marl/rllib/league/runtime.py
         from marl.rllib.league.runtime import LeagueRuntime
@@ -276,12 +285,15 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False) -> 
                 since_ckpt += 1
                 progress.update(trainer.iteration, metrics,
                                 {"iters": trainer.iteration, "steps": trainer.env_steps,
-                                 "s": time.monotonic() - start}[unit])
+                                 "s": time.monotonic() - start}[unit],
+                                note=league.progress_note() if league is not None else None)
                 if since_ckpt >= spec.checkpoint.every:
                     checkpoint = save_checkpoint(trainer, run_dir, spec.checkpoint.keep, {},
                                                  hooks=hooks)
                     push(run_dir, spec.storage)  # cloud storage: mirror (no-op for a path)
                     since_ckpt = 0
+                if on_iteration is not None:
+                    on_iteration(trainer.iteration, trainer.env_steps, metrics)
                 if stop_flag.requested:
                     interrupted = True
                     break

@@ -30,6 +30,7 @@ __all__ = [
     "PoliciesSpec",
     "AlgorithmSpec",
     "CriticSpec",
+    "ConstraintSpec",
     "ResourcesSpec",
     "StopSpec",
     "CheckpointSpec",
@@ -245,12 +246,80 @@ class CriticSpec(_Model):
         return self
 
 
+class ReinforceSpec(_Model):
+    """The ``reinforce`` baseline (``marl.rllib.learners.reinforce``); unused otherwise."""
+
+    baseline: bool = True
+    """Subtract a learned value baseline b(s_t) (fitted by MSE to the Monte-Carlo returns,
+    weight ``vf_loss_coeff``) from G_t; false: b = 0 (plain REINFORCE)."""
+
+
+class DQNSpec(_Model):
+    """The ``dqn`` baseline: RLlib's DQN (new API stack), one independent Q-network per
+    policy, masked Q for masked envs (``marl.rllib.modules.q_module``); unused otherwise."""
+
+    batch_size: int = Field(64, ge=1)
+    """Transitions (agent steps) per policy per SGD step, sampled from the replay buffer."""
+    replay_capacity: int = Field(50_000, ge=100)
+    """Replay buffer size in agent steps (all policies together); oldest dropped first."""
+    learning_starts: int = Field(1000, ge=0)
+    """Env steps sampled before the first SGD step."""
+    target_update_every: int = Field(500, ge=1)
+    """Env steps between copies of the Q-network into the target network."""
+    epsilon_start: float = Field(1.0, ge=0, le=1)
+    """Epsilon-greedy: probability of a uniform random legal action at the start."""
+    epsilon_end: float = Field(0.05, ge=0, le=1)
+    """Epsilon after ``epsilon_steps`` env steps (kept from then on)."""
+    epsilon_steps: int = Field(10_000, ge=1)
+    """Env steps (per env runner) over which epsilon falls linearly to epsilon_end."""
+    double_q: bool = True
+    """Double DQN target: the online network picks argmax_a Q(s', a), the target network
+    values it; false: max_a of the target network."""
+    n_step: int = Field(1, ge=1, le=100)
+    """n-step TD targets (1: one-step Q-learning)."""
+    training_intensity: float | None = Field(None, gt=0)
+    """Trained rows per sampled env step (RLlib's ``training_intensity``); default: one SGD
+    step of batch_size rows per rollout fragment."""
+
+
+class ConstraintSpec(_Model):
+    """A cost budget (constrained MDP): Lagrangian PPO / MAPPO-Lagrangian, see
+    ``marl.constraints`` and docs/constraints.md."""
+
+    cost: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    """The cost's name: one the env reports as ``infos[agent]["cost_<name>"]`` or one
+    ``envs.wrappers.costs`` computes for it (spread: ``collisions``; commons harvest:
+    ``tagging``)."""
+    limit: float = Field(ge=0)
+    """Budget d on the mean per-agent episode cost (each agent's summed cost over an
+    episode, averaged over the policy's agents and the iteration's episodes)."""
+    lambda_lr: float = Field(0.05, ge=0)
+    """Step size of the multiplier: lambda <- max(0, lambda + lambda_lr (J_c - limit)),
+    once per training iteration."""
+    lambda_init: float = Field(0.0, ge=0)
+    """The multiplier before the first update."""
+
+
 class AlgorithmSpec(_Model):
-    name: Literal["ppo", "ippo", "mappo"] = "ppo"
-    """Training algorithm: ``ppo`` (RLlib PPO), ``ippo`` (MAPPO learner, local critics) or
-    ``mappo`` (centralized critic per team); see ``marl.algorithms``."""
+    name: Literal["ppo", "ippo", "mappo", "coma", "reinforce", "dqn"] = "ppo"
+    """Training algorithm: ``ppo`` (RLlib PPO), ``ippo`` (MAPPO learner, local critics),
+    ``mappo`` (centralized critic per team), ``coma`` (mappo's critic as a counterfactual
+    Q critic: cooperative parallel envs with discrete actions), or the textbook baselines ``reinforce``
+    (Monte-Carlo policy gradient, one pass per batch) and ``dqn`` (independent DQN per
+    policy; discrete actions, stock sampler, no league); see ``marl.algorithms``."""
     critic: CriticSpec = Field(default_factory=CriticSpec)
     """Critic input and value-loss settings of ippo/mappo."""
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
+    """Cost budgets, e.g. ``[{cost: collisions, limit: 0.5}]``: each adds a cost critic
+    and a Lagrange multiplier per trained policy (logged as
+    ``train/<policy>/lambda_<cost>``, the cost as ``rollout/cost/<cost>``)."""
+    reinforce: ReinforceSpec = Field(default_factory=ReinforceSpec)
+    """reinforce only: the baseline. reinforce uses lr, gamma, entropy_coeff,
+    vf_loss_coeff, grad_clip and train_batch_size (complete episodes); it makes exactly one
+    pass over each batch (num_epochs 1, num_minibatches 1, lambda 1)."""
+    dqn: DQNSpec = Field(default_factory=DQNSpec)
+    """dqn only: replay, target network, exploration. dqn uses lr, gamma, grad_clip and
+    train_batch_size (env steps per training iteration); the PPO fields do not apply."""
     lr: float = Field(3e-4, gt=0, le=1)
     """Adam learning rate."""
     gamma: float = Field(0.99, ge=0, le=1)
@@ -296,9 +365,20 @@ class AlgorithmSpec(_Model):
         extra="forbid", use_attribute_docstrings=True, frozen=True, populate_by_name=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_pass(cls, data: Any) -> Any:
+        """reinforce: one epoch, one minibatch, lambda 1 unless the spec says otherwise
+        (the after-validator then names the contradiction)."""
+        if isinstance(data, dict) and data.get("name") == "reinforce":
+            lam = {} if "lambda_" in data else {"lambda": 1.0}
+            data = {"num_epochs": 1, "num_minibatches": 1, **lam, **data}
+        return data
+
     @model_validator(mode="after")
     def _minibatch(self) -> AlgorithmSpec:
-        if self.minibatch_size > self.train_batch_size and self.num_minibatches is None:
+        if (self.minibatch_size > self.train_batch_size and self.num_minibatches is None
+                and self.name != "dqn"):  # dqn's SGD batch is dqn.batch_size
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be <= train_batch_size "
                 f"({self.train_batch_size})"
@@ -306,6 +386,31 @@ class AlgorithmSpec(_Model):
         if self.name == "ppo" and self.critic != CriticSpec():
             raise ValueError("algorithm.critic is used by ippo/mappo only: set name: mappo "
                              "(or ippo), or remove algorithm.critic")
+        if self.name != "reinforce" and self.reinforce != ReinforceSpec():
+            raise ValueError("algorithm.reinforce is used by name: reinforce only; remove it")
+        if self.name != "dqn" and self.dqn != DQNSpec():
+            raise ValueError("algorithm.dqn is used by name: dqn only; remove it")
+        if self.name in ("reinforce", "dqn") and self.critic != CriticSpec():
+            raise ValueError(f"algorithm.critic is used by ippo/mappo only, not {self.name}; "
+                             f"remove algorithm.critic")
+        if self.name == "reinforce" and (self.num_epochs, self.num_minibatches,
+                                         self.lambda_) != (1, 1, 1.0):
+            raise ValueError("reinforce makes one pass over the whole batch with Monte-Carlo "
+                             "returns: remove num_epochs, num_minibatches and lambda (or set "
+                             "them to 1)")
+        if self.name == "dqn" and self.dqn.epsilon_end > self.dqn.epsilon_start:
+            raise ValueError("dqn.epsilon_end must be <= dqn.epsilon_start")
+        costs = [c.cost for c in self.constraints]
+        if len(set(costs)) != len(costs):
+            raise ValueError(f"algorithm.constraints: cost names repeat ({costs}); give each "
+                             f"cost one constraint")
+        if self.constraints and self.name not in ("ppo", "ippo", "mappo"):
+            raise ValueError(f"algorithm.constraints run with ppo, ippo or mappo (Lagrangian "
+                             f"PPO / MAPPO-L), not {self.name}; change algorithm.name or "
+                             f"remove the constraints")
+        if self.constraints and self.symmetry_augmentation:
+            raise ValueError("algorithm.constraints: symmetry_augmentation does not mirror "
+                             "cost critics; set symmetry_augmentation: false")
         if self.name == "ippo" and self.critic.input == "state":
             raise ValueError("critic.input: state is a centralized critic: use name: mappo "
                              "(ippo critics see each agent's own observation)")
@@ -334,7 +439,8 @@ class ResourcesSpec(_Model):
     """Env runner: ``lean`` (one batched forward per policy per step, episodes built once
     per batch; 2-3x the stock speed, see ``marl/rllib/sampling/runner.py``), ``stock``
     (RLlib's MultiAgentEnvRunner), or ``auto``: lean unless the run needs what only the
-    stock runner has (per-step episode callbacks, custom connectors, recurrent modules)."""
+    stock runner has (per-step episode callbacks, custom connectors, recurrent modules).
+    ``dqn`` always runs on the stock runner (``auto`` picks it; ``lean`` is refused)."""
     overlap: bool = False
     """Lean sampler: sample the next batch while the learner updates (the batch is at
     most one update behind); needs num_env_runners >= 1; the driver's learner then uses
@@ -380,6 +486,9 @@ class WandbSpec(_Model):
     """W&B project."""
     entity: str | None = None
     """W&B entity (team); default: the key's user."""
+    group: str | None = None
+    """W&B group of the run (``marl sweep`` puts every trial of a sweep in one group,
+    named after the sweep); None: no group."""
 
 
 class TrackingSpec(_Model):
@@ -446,6 +555,13 @@ class Spec(_Model):
         if self.algorithm.lr_schedule == "linear" and self.stop.env_steps is None:
             raise ValueError("algorithm.lr_schedule: linear anneals over stop.env_steps: set "
                              "stop.env_steps, or use lr_schedule: constant")
+        if self.algorithm.name == "dqn":
+            if self.resources.sampler == "lean" or self.resources.overlap:
+                raise ValueError("algorithm.name: dqn runs on RLlib's stock env runner: set "
+                                 "resources.sampler: stock (or auto) and overlap: false")
+            if self.algorithm.symmetry_augmentation:
+                raise ValueError("algorithm.symmetry_augmentation: not with dqn (replayed "
+                                 "transitions are not mirrored); set it to false")
         if self.league is not None and self.algorithm.name != "ppo":
             raise ValueError(f"algorithm.name: {self.algorithm.name} does not run with a league "
                              f"yet; use name: ppo, or remove league")
@@ -526,6 +642,11 @@ def env_preset(data: dict[str, Any]) -> dict[str, Any]:
     algorithm: dict[str, Any] = given if isinstance(given, dict) else {}
     if "minibatch_size" in algorithm and "num_minibatches" not in algorithm:
         preset.get("algorithm", {}).pop("num_minibatches", None)
+    if algorithm.get("name") in ("reinforce", "dqn"):
+        # The presets tune PPO's epochs and minibatches: not the baselines' settings.
+        for key in ("num_epochs", "num_minibatches", "minibatch_size", "lambda",
+                    "clip_param", "vf_clip_param", "kl_coeff"):
+            preset.get("algorithm", {}).pop(key, None)
     return preset
 
 
@@ -580,12 +701,21 @@ def check_env_fit(spec: Spec, entry: EnvEntry) -> None:
         ValueError: one line naming the field and the fix.
     """
     name = spec.env.name
+    if spec.algorithm.name == "dqn" and entry.actions != "discrete":
+        raise ValueError(f"algorithm.name: dqn needs discrete actions; {name} has "
+                         f"{entry.actions} actions: use ppo, ippo, mappo or reinforce")
     if spec.algorithm.symmetry_augmentation and entry.symmetry is None:
         raise ValueError(f"algorithm.symmetry_augmentation: {name} declares no symmetry; "
                          f"set it to false")
-    if spec.algorithm.symmetry_augmentation and spec.algorithm.name == "mappo":
-        raise ValueError("algorithm.symmetry_augmentation: mappo's central critic input has "
-                         "no mirror; use ppo or ippo, or set it to false")
+    if spec.algorithm.symmetry_augmentation and spec.algorithm.name in ("mappo", "coma"):
+        raise ValueError(f"algorithm.symmetry_augmentation: {spec.algorithm.name}'s central "
+                         f"critic input has no mirror; use ppo or ippo, or set it to false")
+    if spec.algorithm.name == "coma":
+        from marl.algorithms import coma_problem
+
+        problem = coma_problem(entry)
+        if problem:
+            raise ValueError(problem)
     if spec.policies.model.encoder == "cnn" and entry.board is None and not _image_obs(spec, entry):
         raise ValueError(f"policies.model.encoder: cnn needs a board or an image; {name} "
                          f"observes vectors after env.preprocess (flatten makes vectors, "
@@ -598,6 +728,17 @@ def check_env_fit(spec: Spec, entry: EnvEntry) -> None:
             entry.entry_point != "envs.openspiel:env" or entry.setting != "competitive"):
         raise ValueError(f"evaluation.exploitability_every: {name} is not a two-player "
                          f"zero-sum OpenSpiel game (kuhn_poker-v0, leduc_poker-v0); set it to 0")
+    if spec.algorithm.constraints:
+        from envs.wrappers.costs import check_costs
+
+        if spec.league is not None:
+            raise ValueError("algorithm.constraints do not run with a league yet; remove "
+                             "league or the constraints")
+        try:
+            check_costs(name, entry.entry_point, [c.cost for c in spec.algorithm.constraints],
+                        entry.custom)
+        except ValueError as err:
+            raise ValueError(f"algorithm.constraints: {err}") from None
     if spec.league is not None:
         check_league_env(spec.league, entry)
 

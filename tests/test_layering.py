@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("marl.tracking",),
     ("marl.rllib",),
     ("marl.run", "marl.runs", "marl.cluster", "marl.localcluster"),
-    ("marl.evaluate",),
+    ("marl.evaluate", "marl.sweep"),
     ("marl.cli",),
 ]
 

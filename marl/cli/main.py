@@ -19,6 +19,7 @@ from marl.cli.ladder import ladder_app
 from marl.cli.league import league_app
 from marl.cli.play import register as _register_play
 from marl.cli.runs import register as _register_runs
+from marl.cli.sweep import register as _register_sweep
 from marl.errors import MarlError
 
 app = typer.Typer(
@@ -354,6 +355,7 @@ def envs_table(rows: list[dict[str, Any]], width: int | None = None) -> Any:
 _register_cluster(app, user_errors)
 _register_play(app)  # marl play (marl/cli/play.py)
 _register_runs(app, user_errors)  # marl runs | plot (marl/cli/runs.py)  # marl submit | jobs | logs | stop (marl/cli/cluster.py)
+_register_sweep(app, user_errors)  # marl sweep (marl/cli/sweep.py)
 
 
 def main() -> None:  # pragma: no cover

@@ -2,11 +2,14 @@
 settings.
 
     build_config(exp)
-      MarlPPOConfig | MappoConfig        algorithm.name (ppo | ippo, mappo): the learner
+      MarlPPOConfig | MappoConfig        algorithm.name (ppo | ippo, mappo | reinforce): the
+      | ReinforceConfig                  learner (dqn: learners/dqn.py build_dqn_config)
       .environment / .env_runners / .learners / .training   from the spec
       .multi_agent / .rl_module          one ActorCriticModule spec per policy of ``exp.plan``
                                          (rllib/modules/specs.py; mappo: central critic)
       configure_league                   league: one module per player (rllib/league)
+      configure_constraints              algorithm.constraints: Lagrangian learner, cost
+                                         critics, episode costs (rllib/learners/lagrangian.py)
       .callbacks                         cluster hooks, social metrics, league
       configure_sampler                  stock or lean env runner (rllib/sampling)
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.utils.typing import AgentID, EpisodeType, ModuleID
@@ -27,6 +31,7 @@ from marl.rllib.callbacks.social import social_callbacks
 from marl.rllib.env.creator import register
 from marl.rllib.learners.mappo import MappoConfig
 from marl.rllib.learners.ppo import MarlPPOConfig
+from marl.rllib.learners.reinforce import ReinforceConfig
 from marl.rllib.mapping import AgentToPolicy
 from marl.rllib.modules.specs import module_specs
 
@@ -34,7 +39,14 @@ __all__ = ["build_config", "config_class", "learner_settings", "learning_rate", 
 
 
 def config_class(algorithm: str) -> type[PPOConfig]:
-    """``MarlPPOConfig`` for ppo, ``MappoConfig`` for ippo/mappo."""
+    """``MarlPPOConfig`` for ppo, ``MappoConfig`` for ippo/mappo, ``ReinforceConfig`` for
+    reinforce (dqn is not a PPO config: ``marl.rllib.learners.dqn``)."""
+    if algorithm == "reinforce":
+        return ReinforceConfig
+    if algorithm == "coma":  # mappo's learner with COMA's advantages: learners/coma.py
+        from marl.rllib.learners.coma import ComaConfig
+
+        return ComaConfig
     return MappoConfig if get_algorithm(algorithm).team_critic else MarlPPOConfig
 
 
@@ -50,10 +62,16 @@ def learner_settings(exp: Experiment) -> dict[str, Any]:
         assert board is not None, "the registry's entries with a symmetry declare a board"
         out["marl"]["symmetry"] = {"kind": exp.entry.symmetry, "board": list(board),
                                    "num_actions": exp.num_actions(exp.agents[0])}
+    if alg.name == "reinforce":
+        out["reinforce"] = {"baseline": alg.reinforce.baseline}
     if exp.algorithm.team_critic:
         critic = alg.critic
         out["team_critic"] = {"vf_loss": critic.vf_loss, "huber_delta": critic.huber_delta,
                               "value_clip": critic.value_clip}
+    if alg.name == "coma":  # teams and action counts: AddOthersActions (connectors/coma.py)
+        assert exp.critic is not None, "coma has a team critic layout"
+        out["coma"] = {"teams": {t: list(m) for t, m in exp.critic.teams.items()},
+                       "num_actions": {a: exp.num_actions(a) for a in exp.agents}}
     return out
 
 
@@ -66,7 +84,7 @@ def learning_rate(exp: Experiment) -> float | list[list[float]]:
     return alg.lr
 
 
-def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOConfig:
+def build_config(exp: Experiment, callbacks: list[type] | None = None) -> AlgorithmConfig:
     """The RLlib config of a resolved experiment.
 
     Raises:
@@ -74,6 +92,10 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
     """
     spec, plan = exp.spec, exp.plan
     alg, res = spec.algorithm, spec.resources
+    if alg.name == "dqn":  # not a PPO config: replay, target network, Q modules
+        from marl.rllib.learners.dqn import build_dqn_config
+
+        return build_dqn_config(exp, learning_rate(exp), callbacks)
     # RLlib types agent ids as ``Hashable | str``; this project's agent ids are str, which
     # is what AgentToPolicy (pure Python, no RLlib types) takes.
     mapping_fn = cast(Callable[[AgentID, EpisodeType], ModuleID], AgentToPolicy(plan.rules))
@@ -119,6 +141,8 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=module_specs(exp, plan)))
         .debugging(seed=spec.seed, log_level="ERROR")
     )
+    if alg.name == "reinforce":  # Monte-Carlo returns: whole episodes in every batch
+        config = config.env_runners(batch_mode="complete_episodes")
     callbacks = [ClusterHooks, *social_callbacks(exp), *(callbacks or [])]
     if exp.has_league:  # policies come from the league: marl/rllib/league/layout.py
         from marl.rllib.league.callback import LeagueCallback
@@ -128,6 +152,10 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> PPOCon
         callbacks.append(LeagueCallback)
     # Each feature (league, social metrics, ...) brings its own RLlibCallback class.
     config = config.callbacks(callbacks_class=list(callbacks))
+    if alg.constraints:  # cost critics, multipliers, cost callback: rllib/learners/lagrangian.py
+        from marl.rllib.learners.lagrangian import configure_constraints
+
+        config = configure_constraints(config, exp)
     # Env runner class (stock or lean sampler): last, as it checks connectors and callbacks.
     from marl.rllib.sampling import runner
 

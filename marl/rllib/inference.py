@@ -61,8 +61,12 @@ def _stack(observations: Sequence[Any]) -> Any:
 
 def module_policy(module: RLModule, greedy: bool, seed: int = 0) -> Policy:
     """Wrap an RLModule: one batched forward per call, argmax or sampled actions (Box:
-    the mean, or a draw, through the module's squashing, mapped to the bounds)."""
+    the mean, or a draw, through the module's squashing, mapped to the bounds). A dqn
+    ``QModule`` always acts greedily: argmax of its masked Q values."""
+    from marl.rllib.modules.q_module import QModule
+
     gen = torch.Generator().manual_seed(seed)
+    greedy = greedy or isinstance(module, QModule)
     if isinstance(module.action_space, gym.spaces.Box):
         return _box_policy(module, greedy, gen)
 

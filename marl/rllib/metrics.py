@@ -1,8 +1,11 @@
 """RLlib result dicts -> our flat metric keys, grouped by concern and policy.
 
     rollout/episode_return_mean, rollout/<policy>/episode_return_mean, rollout/<custom>
+                  (constraints: rollout/cost/<cost>, rollout/<policy>/cost/<cost>)
     train/<policy>/{policy_loss, vf_loss, entropy, mean_kl_loss, vf_explained_var,
                     learning_rate, num_module_steps_trained (rows x epochs), ...}
+                  (constraints: lambda_<cost>, cost_vf_loss_<cost>,
+                   cost_vf_explained_var_<cost>)
     perf/{env_steps_total, iteration}
 """
 
@@ -16,7 +19,10 @@ __all__ = ["flatten_result"]
 _TRAIN_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "mean_kl_loss",
                "vf_explained_var", "total_loss", "gradients_default_optimizer_global_norm",
                "value_norm_mean", "value_norm_std",  # ippo/mappo
+               "qf_loss", "qf_mean", "qf_max", "qf_min", "td_error_mean",  # dqn
                "num_module_steps_trained")
+# algorithm.constraints (marl.rllib.learners.lagrangian): <prefix><cost>
+_PER_COST_TRAIN_KEYS = ("lambda_", "cost_vf_loss_", "cost_vf_explained_var_")
 # RLlib's name -> ours
 _RENAMED = {"default_optimizer_learning_rate": "learning_rate"}
 _ROLLOUT_KEYS = ("episode_return_mean", "episode_return_min", "episode_return_max",
@@ -49,6 +55,9 @@ def flatten_result(result: dict[str, Any]) -> dict[str, float]:
             continue
         for key in _TRAIN_KEYS:
             if (v := _num(stats.get(key))) is not None:
+                out[f"train/{mid}/{key}"] = v
+        for key, value in stats.items():  # constraints: one key per cost
+            if key.startswith(_PER_COST_TRAIN_KEYS) and (v := _num(value)) is not None:
                 out[f"train/{mid}/{key}"] = v
         for key, ours in _RENAMED.items():
             if (v := _num(stats.get(key))) is not None:

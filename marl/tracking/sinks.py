@@ -79,7 +79,7 @@ class WandbSink:
     """A W&B run in ``<run>/wandb``; offline runs upload later with ``wandb sync``."""
 
     def __init__(self, run_dir: Path, run_id: str, project: str, entity: str | None,
-                 mode: str, config: dict[str, Any], resume: bool):
+                 mode: str, config: dict[str, Any], resume: bool, group: str | None = None):
         import wandb
 
         self._wandb = wandb
@@ -89,6 +89,7 @@ class WandbSink:
             project=project,
             entity=entity,
             name=run_id,
+            group=group,
             id=run_id.replace(".", "-"),
             resume="allow" if resume else None,
             dir=str(run_dir),

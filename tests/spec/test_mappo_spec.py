@@ -36,7 +36,7 @@ def test_mappo_defaults_follow_the_paper() -> None:
     critic = _spec(name="mappo").algorithm.critic
     assert (critic.input, critic.with_agent_id, critic.value_normalization, critic.vf_loss,
             critic.huber_delta, critic.value_clip) == ("team_obs", True, True, "huber", 10.0, 0.2)
-    assert set(ALGORITHMS) == {"ppo", "ippo", "mappo"}
+    assert {"ppo", "ippo", "mappo", "coma"} <= set(ALGORITHMS)
     assert ALGORITHMS["mappo"].centralized_critic and not ALGORITHMS["ippo"].centralized_critic
 
 
@@ -132,7 +132,7 @@ def test_benchmark_trains_exactly_the_example_spec() -> None:
     bench = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(bench)
     example = load_spec(root / "experiments" / "mappo_spread.yaml").to_dict()
-    for algorithm in ("ippo", "mappo"):
+    for algorithm in ("ippo", "mappo", "coma"):
         built = bench.spec_for(algorithm, 0, 150_000).to_dict()
         expected = {**example["algorithm"], "name": algorithm}
         assert built["algorithm"] == expected

@@ -3,6 +3,9 @@
     actor_critic.py  ActorCriticModule: the one actor-critic of ppo, ippo and mappo
                      (mlp or cnn encoder, learner-only critic, optionally central),
                      ``mask_logits``: the one masking function
+    coma_critic.py   ComaModule: the actor-critic with COMA's Q(s, u_-i, .) critic (coma)
+    cost_critic.py   ConstrainedActorCriticModule: + cost critics and Lagrange
+                     multipliers (algorithm.constraints)
     distributions.py action distributions: categorical, Gaussian (clip), tanh-squashed
                      Gaussian (Box actions)
     value_norm.py    ValueNorm: running statistics of value targets (ippo, mappo)

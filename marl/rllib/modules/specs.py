@@ -43,8 +43,15 @@ def _spaces_for(policy: str, plan: PolicyPlan, exp: Experiment) -> tuple[gym.Spa
     return obs, act
 
 
-def actor_critic_config(exp: Experiment, policy: str) -> dict[str, Any]:
-    """``model_config`` of the ActorCriticModule that plays ``policy``."""
+def actor_critic_config(exp: Experiment, policy: str,
+                        agents: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``model_config`` of the ActorCriticModule that plays ``policy``.
+
+    Args:
+        agents: the agents playing ``policy`` (default: ``exp.plan``'s; a league's one
+            ``learner`` template plays every seat).
+    """
+    agents = agents if agents is not None else exp.plan.agents_of[policy]
     model, algorithm = exp.spec.policies.model, exp.spec.algorithm
     config: dict[str, Any] = {
         "encoder": model.encoder, "hidden": list(model.hidden), "activation": model.activation,
@@ -55,7 +62,7 @@ def actor_critic_config(exp: Experiment, policy: str) -> dict[str, Any]:
         "critic_hidden": list(algorithm.critic.hidden or model.hidden),
     }
     if model.encoder == "cnn":
-        agent = exp.plan.agents_of[policy][0]
+        agent = agents[0]
         cnn = cnn_input(model, exp.entry, exp.observation_spaces[agent], policy)
         config.update(board=list(cnn.board), conv=[list(c) for c in cnn.conv])
         if cnn.scale != 1.0:
@@ -63,7 +70,7 @@ def actor_critic_config(exp: Experiment, policy: str) -> dict[str, Any]:
     layout = exp.critic
     if layout is not None and layout.centralized and policy in layout.team_of_policy:
         config["critic_input"] = "central"
-        config["critic_obs_dim"] = layout.width_of(exp.plan.agents_of[policy], policy)
+        config["critic_obs_dim"] = layout.width_of(agents, policy)
     return config
 
 
@@ -75,8 +82,23 @@ def module_specs(exp: Experiment, plan: PolicyPlan) -> dict[str, RLModuleSpec]:
         if policy in plan.frozen:
             specs[policy] = RLModuleSpec(module_class=RandomPolicyModule,
                                          observation_space=obs, action_space=act)
+        elif exp.algorithm.name == "coma":  # COMA's Q critic (modules/coma_critic.py)
+            from marl.rllib.modules.coma_critic import ComaModule, coma_model_config
+
+            specs[policy] = RLModuleSpec(module_class=ComaModule, observation_space=obs,
+                                         action_space=act, model_config=coma_model_config(
+                                             exp, policy, actor_critic_config(
+                                                 exp, policy, plan.agents_of[policy])))
         else:
-            specs[policy] = RLModuleSpec(module_class=ActorCriticModule, observation_space=obs,
-                                         action_space=act,
-                                         model_config=actor_critic_config(exp, policy))
+            module_class = ActorCriticModule
+            model_config = actor_critic_config(exp, policy, plan.agents_of[policy])
+            constraints = exp.spec.algorithm.constraints
+            if constraints:  # cost critics + multipliers (learners/lagrangian.py)
+                from marl.rllib.modules.cost_critic import ConstrainedActorCriticModule
+
+                module_class = ConstrainedActorCriticModule
+                model_config.update(costs=[c.cost for c in constraints],
+                                    lambda_init=[c.lambda_init for c in constraints])
+            specs[policy] = RLModuleSpec(module_class=module_class, observation_space=obs,
+                                         action_space=act, model_config=model_config)
     return specs
