@@ -9,13 +9,13 @@ How to run:
 ``--resume`` keeps the runs already in ``--out`` whose spec is the one this script builds
 for the same variant and seed, and trains only the missing ones.
 
-Expect: about coop_spread.py's time per run (10-20 min on 2 free cores at 200k steps),
-three variants per seed. Prints, per variant, the mean episode return (sum over the 3
+Expect: about 2 minutes per run on 2 idle cores at 200k steps (measured), three variants
+per seed. Prints, per variant, the mean episode return (sum over the 3
 agents, RLlib's ``episode_return_mean``), the mean per-agent episode collision cost
 (``rollout/cost/collisions``) and the multiplier (``train/shared/lambda_collisions``)
 at fixed env-step counts and over the last 5 iterations, then writes the JSON
 (per-iteration curves, rewritten after every run) and a PNG (return, cost with the
-limits dashed, multiplier) next to it. Not measured yet: the lead runs it.
+limits dashed, multiplier) next to it. Measured figures: docs/benchmarks.md.
 
 What is compared: every variant trains with the constraint machinery on, so all three
 measure the same cost the same way (``envs.wrappers.costs``: per agent and step, the

@@ -93,6 +93,9 @@ class LeagueSpec(BaseModel):
     scripted: list[str] = Field(default_factory=list)
     """Scripted frozen opponents, easiest first: the ladder's levels after ``random``,
     e.g. ``[alphabeta_d1, alphabeta_d2, alphabeta_d4]`` (connect four only)."""
+    scripted_ties: Literal["centre", "random"] = "centre"
+    """How the scripted players break ties between equal-valued moves while training:
+    ``centre`` (deterministic: one fixed line a learner can memorise) or ``random``."""
     matches_per_learner: int | None = Field(32, ge=1)
     """Matches sampled per learner for each iteration's match table; null: exact mixture."""
 
@@ -116,7 +119,7 @@ class LeagueSpec(BaseModel):
         """The pure ``marl.league.LeagueSettings`` for this section."""
         from marl.league.settings import LeagueSettings
 
-        data = self.model_dump(exclude={"leaderboard_every", "replay"})
+        data = self.model_dump(exclude={"leaderboard_every", "replay", "scripted_ties"})
         data["scripted"] = tuple(data["scripted"])
         return LeagueSettings(**data, seed=seed)
 

@@ -37,6 +37,7 @@ class LeagueLayout:
         self.learner_spec = learner_spec
         self.obs_space = obs_space
         self.act_space = act_space
+        self.scripted_config: dict[str, Any] = {}  # e.g. {"ties": "random", "seed": 0}
 
     def module_spec(self, player_id: str, role: str) -> RLModuleSpec:
         """The module spec of any league player."""
@@ -46,7 +47,8 @@ class LeagueLayout:
         if role == "scripted":
             return RLModuleSpec(module_class=AlphaBetaModule, observation_space=self.obs_space,
                                 action_space=self.act_space,
-                                model_config={"depth": scripted_depth(player_id)})
+                                model_config={"depth": scripted_depth(player_id),
+                                              **self.scripted_config})
         return self.learner_spec  # learners and their frozen snapshots
 
 
@@ -79,7 +81,11 @@ def league_layout(exp: Experiment, model_defaults: dict[str, Any] | None = None)
         own = learner_spec.model_config or {}
         assert isinstance(own, dict), "module_specs gives dict model configs"
         learner_spec.model_config = {**model_defaults, **own}
-    return LeagueLayout(dict(exp.seats), learner_spec, obs, act)
+    layout = LeagueLayout(dict(exp.seats), learner_spec, obs, act)
+    league = exp.spec.league
+    if league is not None and league.scripted_ties == "random":
+        layout.scripted_config = {"ties": "random", "seed": exp.spec.seed}
+    return layout
 
 
 def configure_league(config: PPOConfig, exp: Experiment) -> PPOConfig:

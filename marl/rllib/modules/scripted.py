@@ -21,8 +21,12 @@ class AlphaBetaModule(RLModule):
     """Connect four's depth-limited alpha-beta search (``model_config={"depth": k}``).
 
     Takes the masked observation ``{"observations": 84 floats, "action_mask": 7}``,
-    restores the ``(6, 7, 2)`` board and searches each row; ties go to the centre.
+    restores the ``(6, 7, 2)`` board and searches each row; ties go to the centre, or
+    with ``model_config["ties"] == "random"`` to a random one of the equal-valued moves
+    (``model_config["seed"]`` seeds it), so a learner cannot beat it by one fixed line.
     """
+
+    _rng: np.random.Generator | None = None
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         obs = batch[Columns.OBS]
@@ -31,7 +35,12 @@ class AlphaBetaModule(RLModule):
         cfg = self.model_config or {}
         assert isinstance(cfg, dict), "RLModuleSpec.build gives a dict model_config"
         depth = int(cfg.get("depth", 1))
-        actions = [alphabeta_action({"observation": b, "action_mask": m}, depth)
+        rng = None
+        if cfg.get("ties") == "random":
+            if self._rng is None:
+                self._rng = np.random.default_rng([int(cfg.get("seed", 0)), depth])
+            rng = self._rng
+        actions = [alphabeta_action({"observation": b, "action_mask": m}, depth, rng)
                    for b, m in zip(boards, masks, strict=True)]
         return {Columns.ACTIONS: np.asarray(actions, dtype=np.int64)}
 
