@@ -42,7 +42,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
 
-from marl.rllib.connectors.team_gae import _numpy
+from marl.rllib.connectors.team_gae import _numpy, attach_columns
 from marl.rllib.modules.coma_critic import COMA_OTHERS, ComaModule
 
 __all__ = ["AddOthersActions", "ComaAdvantages", "coma_module", "counterfactual_advantages",
@@ -231,11 +231,5 @@ class ComaAdvantages(ConnectorV2):
                 Columns.VALUE_TARGETS: np.asarray(targets, np.float32),
                 Columns.VF_PREDS: _numpy(q_norm_taken).astype(np.float32),
             }
-        if not results:
-            return batch
-        if self._to_tensor is None:
-            self._to_tensor = NumpyToTensor(as_learner_connector=True, device=device)
-        tensors = self._to_tensor(rl_module=rl_module, batch=results, episodes=episodes)
-        for module_id, columns in tensors.items():
-            batch[module_id].update(columns)
-        return batch
+        return attach_columns(self, rl_module=rl_module, episodes=episodes, batch=batch,
+                              results=results, device=device)

@@ -28,7 +28,7 @@ from ray.rllib.utils.postprocessing.value_predictions import compute_value_targe
 
 from marl.rllib.env.critic_input import CRITIC_OBS
 
-__all__ = ["AddCriticObs", "TeamGAE", "team_critic_module"]
+__all__ = ["AddCriticObs", "TeamGAE", "attach_columns", "team_critic_module"]
 
 
 def team_critic_module(rl_module: Any, module_id: str | None) -> Any | None:
@@ -78,6 +78,21 @@ class AddCriticObs(ConnectorV2):
                     f"built without the critic input (env_config['critic'])") from None
             self.add_n_batch_items(batch, CRITIC_OBS, rows, n, sa_episode)
         return batch
+
+
+def attach_columns(connector: Any, *, rl_module: Any, episodes: list[Any],
+                   batch: dict[str, Any], results: dict[str, dict[str, np.ndarray]],
+                   device: Any) -> dict[str, Any]:
+    """Put numpy ``results`` (module -> column -> rows) into ``batch`` as tensors on
+    ``device``, with the ``NumpyToTensor`` cached on ``connector._to_tensor``."""
+    if not results:
+        return batch
+    if connector._to_tensor is None:
+        connector._to_tensor = NumpyToTensor(as_learner_connector=True, device=device)
+    tensors = connector._to_tensor(rl_module=rl_module, batch=results, episodes=episodes)
+    for module_id, columns in tensors.items():
+        batch[module_id].update(columns)
+    return batch
 
 
 class TeamGAE(ConnectorV2):
@@ -142,11 +157,5 @@ class TeamGAE(ConnectorV2):
                 Columns.VALUE_TARGETS: targets.astype(np.float32),
                 Columns.VF_PREDS: values_norm.astype(np.float32),
             }
-        if not results:
-            return batch
-        if self._to_tensor is None:
-            self._to_tensor = NumpyToTensor(as_learner_connector=True, device=device)
-        tensors = self._to_tensor(rl_module=rl_module, batch=results, episodes=episodes)
-        for module_id, columns in tensors.items():
-            batch[module_id].update(columns)
-        return batch
+        return attach_columns(self, rl_module=rl_module, episodes=episodes, batch=batch,
+                              results=results, device=device)

@@ -34,7 +34,7 @@ from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS
 from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
 from ray.rllib.utils.torch_utils import explained_variance
 
-from marl.rllib.connectors.team_gae import TeamGAE, team_critic_module
+from marl.rllib.connectors.team_gae import TeamGAE, attach_columns, team_critic_module
 from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
 
 if TYPE_CHECKING:
@@ -87,14 +87,8 @@ class MonteCarloReturns(ConnectorV2):
                 gamma=self.gamma, lambda_=1.0)
             results[module_id] = {Columns.VALUE_TARGETS: returns.astype(np.float32),
                                   Columns.ADVANTAGES: (returns - values).astype(np.float32)}
-        if not results:
-            return batch
-        if self._to_tensor is None:
-            self._to_tensor = NumpyToTensor(as_learner_connector=True, device=device)
-        tensors = self._to_tensor(rl_module=rl_module, batch=results, episodes=episodes)
-        for module_id, columns in tensors.items():
-            batch[module_id].update(columns)
-        return batch
+        return attach_columns(self, rl_module=rl_module, episodes=episodes, batch=batch,
+                              results=results, device=device)
 
 
 class ReinforceConfig(MarlPPOConfig):
