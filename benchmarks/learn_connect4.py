@@ -11,6 +11,10 @@ PNG of the training curves (policy entropy and episode length vs env steps).
     .venv/bin/python benchmarks/learn_connect4.py --minutes 15 --games 50
     .venv/bin/python benchmarks/learn_connect4.py --variants mlp --minutes 3
     .venv/bin/python benchmarks/learn_connect4.py --variants mlp reinforce dqn  # + baselines
+    .venv/bin/python benchmarks/learn_connect4.py --variants cnn cnn+opening+mirror
+
+``+opening``: every training episode starts 2 random plies per side in
+(``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror).
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -38,6 +42,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cnn+mirror": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                           "hidden": [128]}},
                    "algorithm": {"symmetry_augmentation": True}},
+    "cnn+opening": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                           "hidden": [128]}},
+                    "env": {"random_opening": 2}},
+    "cnn+opening+mirror": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                                  "hidden": [128]}},
+                           "env": {"random_opening": 2},
+                           "algorithm": {"symmetry_augmentation": True}},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }
@@ -55,7 +66,7 @@ def train_variant(name: str, minutes: float, seed: int, storage: Path) -> Path:
             "evaluation": {"at_end": False}, "storage": str(storage),
             "tracking": {"wandb": {"mode": "disabled"}}, "checkpoint": {"every": 50}}
     for key, value in VARIANTS[name].items():
-        data[key] = value
+        data[key] = {**data.get(key, {}), **value}
     spec = spec_from_dict(data)
     init_ray(spec)
     run_dir = create_run_dir(spec)

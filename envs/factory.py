@@ -40,7 +40,9 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
             ``envs.wrappers.shaping.make_shaping``), ``"costs": [name, ...]`` (the
             per-agent costs of ``algorithm.constraints``, ``envs.wrappers.costs``) and,
             for a user's env,
-            ``"entry_point"``, ``"defaults"`` and ``"teams"``.
+            ``"entry_point"``, ``"defaults"`` and ``"teams"``; ``"random_opening": N``
+            (turn-based envs, training only): every episode starts N random legal plies
+            per side in (``envs.wrappers.random_opening``).
     """
     entry = entry_of(env_config)
     env = make_entry_env(entry, env_config.get("config") or {})
@@ -56,6 +58,11 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
 
         # Innermost, on the raw env: raw_reward/raw_return are the env's own rewards.
         env = make_shaping(env, env_config["shaping"])
+    if env_config.get("random_opening") and api_of(env) == "aec":
+        from envs.wrappers.random_opening import RandomOpening
+
+        # On the raw game: the opening plies are moves of the game itself.
+        env = RandomOpening(env, int(env_config["random_opening"]))
     env = apply_stack(env, env_config.get("preprocess", "none"))
     if masked:
         from envs.wrappers.masks import MaskedDictObs

@@ -122,8 +122,10 @@ def league_policy_plan(learner_ids: list[str] | tuple[str, ...], agents: list[st
 
 def _base_env_config(spec: Spec, entry: EnvEntry) -> dict[str, Any]:
     shaping = spec.env.shaping.model_dump(by_alias=True) if spec.env.shaping else None
-    out = {"id": entry.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
+    out: dict[str, Any] = {"id": entry.id, "config": dict(spec.env.config), "preprocess": spec.env.preprocess,
            "shaping": shaping}
+    if spec.env.random_opening:  # training only: play_config leaves it out
+        out["random_opening"] = spec.env.random_opening
     if spec.algorithm.constraints:  # per-agent costs in infos (envs.wrappers.costs)
         out["costs"] = [c.cost for c in spec.algorithm.constraints]
     if entry.custom:  # env runners never saw a registration: they build from the entry point
@@ -252,6 +254,9 @@ def resolve(spec: Spec) -> Experiment:
         if entry.custom:
             entry = _detect(entry, env, api)
             _check_custom(spec, entry, env_config)
+        if spec.env.random_opening and api != "aec":
+            raise SpecError(f"env.random_opening: {spec.env.name} is a parallel (simultaneous-"
+                            f"move) env; random openings are for turn-based games: remove it")
         agents = list(env.possible_agents)
         obs_spaces = {a: env.observation_space(a) for a in agents}
         act_spaces = {a: env.action_space(a) for a in agents}

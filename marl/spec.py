@@ -116,6 +116,11 @@ class EnvSpec(_Model):
     y_size: 84}}, {frame_stack: 4}, {dtype: float32}, {normalize_obs: {}}]`` (wrappers and
     their arguments: ``envs.wrappers.pipeline``). Unset: the env's preset (pistonball's
     pixel pipeline), else ``none``."""
+    random_opening: int = Field(0, ge=0, le=10)
+    """Turn-based games, training only: every training episode starts this many uniformly
+    random legal plies per side in (played inside reset, never trained on), so self-play
+    meets varied positions and cannot win by memorising one line. Evaluation (``marl
+    eval``, ``marl play``) starts from the game's own opening. 0: off."""
     shaping: ShapingSpec | None = None
     """Reward shaping for parallel envs: ``{kind: inequity_aversion, alpha, beta, gamma,
     lambda}`` or ``{kind: prosocial, weight}``. Policies learn from the shaped reward;

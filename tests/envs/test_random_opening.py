@@ -1,0 +1,71 @@
+"""Random openings (``env.random_opening``): real connect four, played and checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pettingzoo.classic import connect_four_v3
+from pettingzoo.test import api_test, seed_test
+
+from envs.factory import make_spec_env
+from envs.wrappers.random_opening import RandomOpening
+from marl.errors import SpecError
+from marl.experiment import resolve
+from marl.spec import spec_from_dict
+
+C4 = "competitive/connect_four-v0"
+
+
+def _pieces(env) -> tuple[int, int]:
+    """Pieces of the player to move and of the other one, read off the board."""
+    board = env.observe(env.agent_selection)["observations"].reshape(6, 7, 2)
+    return int(board[..., 0].sum()), int(board[..., 1].sum())
+
+
+def test_opening_plays_plies_per_side_and_keeps_the_first_mover():
+    env = make_spec_env({"id": C4, "random_opening": 2})
+    for seed in range(5):
+        env.reset(seed=seed)
+        assert env.agent_selection == "player_0"  # 4 plies: the first mover is to move
+        assert _pieces(env) == (2, 2)
+        assert all(r == 0 for r in env.rewards.values())
+        assert not any(env.terminations.values())
+
+
+def test_openings_vary_and_repeat_with_the_seed():
+    env = make_spec_env({"id": C4, "random_opening": 2})
+
+    def board(seed):
+        env.reset(seed=seed)
+        return env.observe("player_0")["observations"].copy()
+
+    boards = [board(s) for s in range(20)]
+    assert len({b.tobytes() for b in boards}) > 10  # 7^4 openings: 20 draws mostly differ
+    assert np.array_equal(board(3), boards[3])
+
+
+def test_without_the_option_the_game_starts_empty():
+    env = make_spec_env({"id": C4})
+    env.reset(seed=0)
+    assert _pieces(env) == (0, 0)
+
+
+def test_wrapper_passes_pettingzoo_api_and_seed_tests():
+    api_test(RandomOpening(connect_four_v3.env(), 1), num_cycles=200)
+    seed_test(lambda: RandomOpening(connect_four_v3.env(), 2), num_cycles=50)
+
+
+def test_training_config_carries_it_and_play_config_does_not():
+    spec = spec_from_dict({"name": "o", "env": {"id": C4, "random_opening": 2},
+                           "stop": {"env_steps": 100}})
+    exp = resolve(spec)
+    assert exp.env_config["random_opening"] == 2
+    assert "random_opening" not in exp.play_config()
+
+
+def test_parallel_env_is_refused_with_one_line():
+    spec = spec_from_dict({"name": "o", "env": {"id": "cooperative/spread-v0",
+                                                "random_opening": 1},
+                           "stop": {"env_steps": 100}})
+    with pytest.raises(SpecError, match="random_opening.*turn-based"):
+        resolve(spec)
