@@ -1,6 +1,7 @@
 """Hyperparameter sweeps (``marl sweep``): every trial is a normal marl run, on Ray Tune.
 
-A sweep dir (``<storage>/<sweep name>``) holds::
+A sweep dir (``<storage>/<sweep name>``; run as a Ray Job, ``marl sweep --address``,
+``<storage>/<job id>`` on the head) holds::
 
     sweep.json         the base spec (plain data, --set applied), the params, the metric
     tune/              Ray Tune's experiment state (``marl sweep --resume`` restores it)
@@ -329,9 +330,11 @@ def run_trial(config: dict[str, Any], sweep_dir: str) -> None:
 
     A run dir left by an interrupted sweep continues from its last checkpoint (one
     without a checkpoint starts over); a finished one only reports its last metrics.
+    Its ``summary.json`` also names the sweep, the trial's values and the Ray node the
+    trial ran on (``node_id``).
     """
     from marl.experiment import resolve
-    from marl.rllib.tune import report, trial_id
+    from marl.rllib.tune import report, trial_id, trial_node
     from marl.run import atomic_write_text, create_run_dir, latest_checkpoint, train
 
     plan = SweepPlan.load(Path(sweep_dir))
@@ -367,7 +370,7 @@ def run_trial(config: dict[str, Any], sweep_dir: str) -> None:
     summary: dict[str, Any] = {"run_id": run_id, "iteration": outcome.iteration,
                                "env_steps": outcome.env_steps, "checkpoint": str(outcome.checkpoint),
                                "metrics": outcome.metrics, "interrupted": outcome.interrupted,
-                               "sweep": plan.name, "params": values}
+                               "sweep": plan.name, "params": values, "node_id": trial_node()}
     if spec.evaluation.at_end and not outcome.interrupted:
         from marl.evaluate import evaluate_run
 

@@ -44,7 +44,8 @@ def sweep(
     address: Annotated[str | None, typer.Option(
         "--address", "-a", metavar="URL", help="Run the sweep as a Ray Job on the cluster "
         "behind this dashboard (e.g. http://127.0.0.1:8265), as `marl submit` does; storage "
-        "must be an absolute path on the head.")] = None,
+        "must be an absolute path on the head, the sweep dir is <storage>/<job id> there and "
+        "the job's log ends with the table.")] = None,
     follow: Annotated[bool, typer.Option(
         "--follow", "-f", help="With --address: stream the job's logs until it ends.")] = False,
     check_resources: Annotated[bool, typer.Option(
@@ -62,7 +63,9 @@ def sweep(
     Trials land in <storage>/<sweep>/trials/<run id> (checkpoints, metrics.jsonl, W&B in
     one group named after the sweep); at the end a table of the trials, best first, and
     results.csv and results.png in the sweep dir. A killed sweep continues with
-    --resume <sweep dir>. See docs/sweeps.md.
+    --resume <sweep dir>. With --address the sweep runs as a Ray Job: its sweep dir is
+    <storage>/<job id> on the head, and its log (--follow, marl logs) ends with the
+    table. See docs/sweeps.md.
     """
     from marl.errors import MarlError
     from marl.sweep import SweepPlan
@@ -171,6 +174,9 @@ def _submit(spec_path: Path | None, resume: Path | None, params: list[str],
     if follow:
         status = cluster.follow(sub.job_id, lambda text: typer.echo(text, nl=False))
         typer.echo(f"job {sub.job_id}: {status}", err=True)
+        if status == "SUCCEEDED":  # the table is the end of the log above
+            typer.echo(f"on the head: {sub.run_dir}/results.csv, results.png, trials/ (fetch "
+                       f"them with `ray rsync-down cluster.yaml {sub.run_dir} .`)", err=True)
         raise typer.Exit(0 if status == "SUCCEEDED" else 1)
 
 

@@ -22,7 +22,7 @@ from ray import tune
 from marl.resources import Node
 
 __all__ = ["TrialResult", "can_restore", "cluster_nodes", "domain", "report", "run_sweep",
-           "trial_id", "TUNE_DIR"]
+           "trial_id", "trial_node", "TUNE_DIR"]
 
 TUNE_DIR = "tune"  # <sweep dir>/tune: Tune's experiment state and per-trial result files
 
@@ -61,6 +61,13 @@ def report(metrics: dict[str, Any]) -> None:
 def trial_id() -> str:
     """The running trial's id (stable across ``Tuner.restore``)."""
     return str(tune.get_context().get_trial_id())
+
+
+def trial_node() -> str:
+    """The Ray node id the running trial's process is on."""
+    import ray
+
+    return str(ray.get_runtime_context().get_node_id())
 
 
 def cluster_nodes() -> list[Node]:
