@@ -263,10 +263,11 @@ class DQNSpec(_Model):
     """The ``dqn`` baseline: RLlib's DQN (new API stack), one independent Q-network per
     policy, masked Q for masked envs (``marl.rllib.modules.q_module``); unused otherwise."""
 
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(128, ge=1)
     """Transitions (agent steps) per policy per SGD step, sampled from the replay buffer."""
     replay_capacity: int = Field(50_000, ge=100)
-    """Replay buffer size in agent steps (all policies together); oldest dropped first."""
+    """Replay buffer size in env steps (all agents' transitions of those steps); oldest
+    episodes dropped first."""
     learning_starts: int = Field(1000, ge=0)
     """Env steps sampled before the first SGD step."""
     target_update_every: int = Field(500, ge=1)
@@ -280,11 +281,17 @@ class DQNSpec(_Model):
     double_q: bool = True
     """Double DQN target: the online network picks argmax_a Q(s', a), the target network
     values it; false: max_a of the target network."""
-    n_step: int = Field(1, ge=1, le=100)
-    """n-step TD targets (1: one-step Q-learning)."""
-    training_intensity: float | None = Field(None, gt=0)
-    """Trained rows per sampled env step (RLlib's ``training_intensity``); default: one SGD
-    step of batch_size rows per rollout fragment."""
+    dueling: bool = True
+    """Dueling Q-network: Q(s, a) = V(s) + A(s, a) - mean_a A(s, a), value and advantage
+    heads on one encoder; false: one linear Q head."""
+    n_step: int = Field(3, ge=1, le=100)
+    """n-step TD targets (1: one-step Q-learning). 3 (Rainbow's) carries rewards back three
+    times as fast per target copy; the replay buffer skips the last n - 1 steps of an
+    episode (no n-step transition starts there)."""
+    training_intensity: float | None = Field(4.0, gt=0)
+    """Replayed rows per policy per sampled env step (SGD steps of batch_size rows, as
+    many as that takes per sample round); null: one SGD step per sample round (4 steps of
+    every env of every runner)."""
 
 
 class ConstraintSpec(_Model):

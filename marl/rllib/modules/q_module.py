@@ -1,4 +1,4 @@
-"""The masked Q-network of ``dqn``: marl's pluggable encoder, one Q head, a target copy.
+"""The masked Q-network of ``dqn``: marl's pluggable encoder, a (dueling) Q head, a target copy.
 
     q         Q(own obs) -> one value per action      built everywhere (env runners, learners)
     _target_q a copy of q, updated by RLlib's DQN learner every ``target_network_update_freq``
@@ -17,7 +17,10 @@ the greedy ``ACTIONS``: marl's evaluation (``marl.rllib.inference``) acts on the
 argmax of them is the greedy action. Encoders and ``model_config`` as
 ``marl.rllib.modules.actor_critic`` (``encoder``, ``hidden``, ``activation``,
 ``input_norm``, ``conv``, ``board``, ``obs_scale``), plus ``epsilon``: RLlib's schedule
-``[[0, start], [steps, end]]`` (env steps) and ``double_q``.
+``[[0, start], [steps, end]]`` (env steps), ``double_q`` and ``dueling`` (default true:
+``q`` is a ``DuelingQ``, value and advantage heads on the encoder; false: one linear Q
+head). Masking acts on the combined Q, so the advantages' mean also counts illegal
+actions: a per-state constant, which moves no argmax and no TD error.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from torch import nn
 
 from marl.rllib.modules.actor_critic import _actor_space, _linear, encoder_layers
 
-__all__ = ["QModule", "mask_q"]
+__all__ = ["DuelingQ", "QModule", "mask_q"]
 
 
 def mask_q(q: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -53,6 +56,27 @@ def _split(obs: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     return obs.flatten(1), None
 
 
+class DuelingQ(nn.Module):
+    """Q(s, a) = V(s) + A(s, a) - mean_a A(s, a) on one encoder (Wang et al. 2016).
+
+    Every replayed row moves V(s), the level shared by all actions, while only the played
+    action's head learns in a plain Q-network; there, while the level still falls towards
+    r / (1 - gamma) (spread: about -1 per agent step, gamma 0.99), the rarely played
+    actions keep stale, higher values and become the argmax of every agent at once.
+    """
+
+    def __init__(self, layers: list[nn.Module], width: int, n: int) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(*layers)
+        self.value = _linear(width, 1, 1.0)
+        self.advantage = _linear(width, n, 1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        a = self.advantage(h)
+        return self.value(h) + a - a.mean(-1, keepdim=True)
+
+
 class QModule(TorchRLModule, QNetAPI, TargetNetworkAPI, InferenceOnlyAPI):
     """Masked Q-network with a learner-only target copy (see the module docstring)."""
 
@@ -65,7 +89,9 @@ class QModule(TorchRLModule, QNetAPI, TargetNetworkAPI, InferenceOnlyAPI):
         layers, width = encoder_layers(obs_dim, cfg, list(cfg.get("hidden", [64, 64])),
                                        cfg.get("activation", "relu"), cfg.get("encoder", "mlp"),
                                        cfg.get("input_norm", "none"))
-        self.q = nn.Sequential(*layers, _linear(width, int(self.action_space.n), 1.0))
+        n = int(self.action_space.n)
+        self.q: nn.Module = (DuelingQ(layers, width, n) if cfg.get("dueling", True)
+                             else nn.Sequential(*layers, _linear(width, n, 1.0)))
         self.uses_double_q = bool(cfg.get("double_q", True))
         self.epsilon_schedule = Scheduler(fixed_value_or_schedule=cfg.get("epsilon", 0.05),
                                           framework="torch")

@@ -211,10 +211,21 @@ def test_dqn_spread_trains_checkpoints_and_resumes(ray_session, tmp_path: Path) 
         assert type(trainer.algo.env_runner).__name__ == "MultiAgentEnvRunner"  # stock
         rows = [trainer.train()[0] for _ in range(2)]
         assert math.isfinite(rows[-1]["train/shared/qf_loss"])
+        # Spread only ends by its time limit: its last transitions replay truncated, never
+        # terminated (RLlib's own buffer: terminated), and the learner's batch bootstraps.
+        learner = trainer.algo.learner_group._learner
+        replayed = trainer.algo.local_replay_buffer.sample(num_items=400, n_step=1, gamma=0.99)
+        assert any(e.is_truncated for e in replayed)
+        assert not any(e.is_terminated for e in replayed)
+        batch = learner._learner_connector(rl_module=learner.module, batch={},
+                                           episodes=replayed, shared_data={}, metrics=None)
+        assert len(batch["shared"]["terminateds"]) == 400
+        assert not bool(batch["shared"]["terminateds"].any())
         steps = trainer.env_steps
         trainer.save(tmp_path / "ckpt")
         weights = trainer.algo.learner_group.get_weights(["shared"])["shared"]
-        assert {"q.0.weight", "_target_q.0.weight"} <= set(weights)
+        assert {"q.encoder.0.weight", "q.value.weight", "q.advantage.weight",
+                "_target_q.encoder.0.weight"} <= set(weights)  # dueling (the default)
     finally:
         trainer.stop()
     assert build_dqn_config.__name__  # the builder's dqn path was taken (QModule above)
