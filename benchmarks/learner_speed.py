@@ -4,7 +4,10 @@ torch loop, on the same batch, network, epochs and minibatches, one torch thread
 For each env, one training batch is sampled once; then, alternated for ``--rounds``:
 
     rllib   ``learner_group.update(episodes)``: the learner connector pipeline (GAE
-            included), minibatching, ``_update`` per minibatch, metrics
+            included), minibatching, ``_update`` per minibatch, metrics (marl's lean
+            minibatch loop, ``fast_update``, learners/ppo.py)
+    stock   with ``--stock``: the same update through RLlib's own per-minibatch loop
+            (``fast_update: false``; a second algorithm with the same weights)
     plain   the CleanRL-style loop on the connector's output tensors: per epoch a
             shuffled split into the same minibatches, forward, PPO clipped surrogate +
             value loss + entropy, backward, grad clip, Adam step (a fresh copy of the
@@ -16,6 +19,7 @@ target: within 1.25x). Settings are the fixed ones of ``benchmarks/throughput.py
 
     .venv/bin/python benchmarks/learner_speed.py
     .venv/bin/python benchmarks/learner_speed.py --env competitive/connect_four-v0 --rounds 5
+    .venv/bin/python benchmarks/learner_speed.py --stock   # also RLlib's own loop
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def plain_update(module: Any, batch: dict[str, Any], epochs: int, minibatches: i
             optimizer.step()
 
 
-def measure(env_id: str, rounds: int) -> dict[str, Any]:
+def measure(env_id: str, rounds: int, stock: bool = False) -> dict[str, Any]:
     import torch
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
@@ -89,6 +93,13 @@ def measure(env_id: str, rounds: int) -> dict[str, Any]:
     register()
     algo = build_config(resolve(spec)).build_algo()
     config = algo.config
+    stock_algo = None
+    if stock:
+        stock_config = build_config(resolve(spec))
+        stock_config.learner_config_dict["marl"]["fast_update"] = False
+        stock_algo = stock_config.build_algo()
+        stock_algo.learner_group._learner.module.set_state(
+            algo.learner_group._learner.module.get_state())
     try:
         episodes = synchronous_parallel_sample(
             worker_set=algo.env_runner_group, max_env_steps=config.total_train_batch_size,
@@ -97,15 +108,20 @@ def measure(env_id: str, rounds: int) -> dict[str, Any]:
         learner = algo.learner_group._learner
         module_id = next(iter(learner.module.keys()))
         times: dict[str, list[float]] = {"rllib": [], "plain": [], "pipeline": []}
+        if stock_algo is not None:
+            times["stock"] = []
         rows = 0
         for _ in range(rounds):
-            batch_eps = copy.deepcopy(episodes)
-            start = time.perf_counter()
-            algo.learner_group.update(
-                episodes=batch_eps, timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: steps},
-                num_epochs=config.num_epochs, minibatch_size=config.minibatch_size,
-                shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
-            times["rllib"].append(time.perf_counter() - start)
+            for name, which in (("rllib", algo), ("stock", stock_algo)):
+                if which is None:
+                    continue
+                batch_eps = copy.deepcopy(episodes)
+                start = time.perf_counter()
+                which.learner_group.update(
+                    episodes=batch_eps, timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: steps},
+                    num_epochs=config.num_epochs, minibatch_size=config.minibatch_size,
+                    shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
+                times[name].append(time.perf_counter() - start)
 
             batch_eps = copy.deepcopy(episodes)
             start = time.perf_counter()
@@ -124,6 +140,8 @@ def measure(env_id: str, rounds: int) -> dict[str, Any]:
             times["plain"].append(time.perf_counter() - start)
     finally:
         algo.stop()
+        if stock_algo is not None:
+            stock_algo.stop()
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"env": env_id, "env_steps": steps, "rows": rows, "seconds": times,
             "median_s": med, "env_steps_per_s": {k: steps / v for k, v in med.items()},
@@ -134,19 +152,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", action="append", choices=ENVS)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--stock", action="store_true",
+                        help="also time RLlib's own minibatch loop (fast_update: false)")
     parser.add_argument("--out", type=Path,
                         default=REPO / "benchmarks" / "results" / "learner_speed.json")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     load = os.getloadavg()[0]
-    results = [measure(env_id, args.rounds) for env_id in args.env or ENVS]
+    results = [measure(env_id, args.rounds, args.stock) for env_id in args.env or ENVS]
     print(f"load before: {load:.2f}; one torch thread; medians of {args.rounds} rounds")
+    stock = " stock s stock/plain" if args.stock else ""
     print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'pipeline s':>12}"
-          f"{'rllib/plain':>13}")
+          f"{'rllib/plain':>13}{stock}")
     for r in results:
         m = r["median_s"]
+        tail = (f"{m['stock']:>8.2f}{m['stock'] / m['plain']:>12.2f}" if "stock" in m else "")
         print(f"{r['env']:<30}{r['rows']:>7}{m['rllib']:>9.2f}{m['plain']:>9.2f}"
-              f"{m['pipeline']:>12.2f}{r['rllib_over_plain']:>13.2f}")
+              f"{m['pipeline']:>12.2f}{r['rllib_over_plain']:>13.2f}{tail}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"load_before": load, "rounds": args.rounds,
                                     "results": results}, indent=2))

@@ -72,6 +72,30 @@ class TimeLimitEpisodeReplayBuffer(MultiAgentEpisodeReplayBuffer):
                 episode.is_terminated = False
         super().add(episodes)
 
+    def sample(self, num_items: int | None = None, *, n_step: Any = 1,
+               **kwargs: Any) -> Any:
+        """RLlib's sample, with ``n_step`` cut to 1 while some module has no stored
+        transition that can make it. RLlib redraws such a transition until one fits, so a
+        buffer holding only short agent chunks (a resumed run: the buffer is not in the
+        checkpoint, learning has started, and a turn-based game's first round gives each
+        agent 2 steps per env) would redraw forever."""
+        if isinstance(n_step, int) and n_step > 1 and not self._makes_n_step(n_step):
+            n_step = 1
+        return super().sample(num_items, n_step=n_step, **kwargs)
+
+    def _makes_n_step(self, n: int) -> bool:
+        """Every module has a stored transition with n steps after it (remembered once
+        true: the buffer only grows towards its capacity)."""
+        if getattr(self, "_n_step_ok", 0) >= n:
+            return True
+        for indices in self._module_to_indices.values():
+            if not any(ts + n <= len(self.episodes[i - self._num_episodes_evicted]
+                                     .agent_episodes[agent])
+                       for i, agent, ts in indices):
+                return False
+        self._n_step_ok = n
+        return True
+
 
 def q_module_specs(exp: Experiment) -> dict[str, RLModuleSpec]:
     """One QModule spec per trained policy (masked random modules for frozen ones)."""

@@ -18,6 +18,18 @@
    and MAPPO's unit) or into minibatches of about ``minibatch_size`` rows; modules with
    fewer rows get smaller minibatches, not more passes.
 
+5. **A lean minibatch loop** (``fast_update``, default on; same losses, same weights).
+   RLlib's loop pays per SGD step for a ``SampleBatch`` per module slice, and for two
+   ``isfinite`` passes over every gradient tensor (``TorchLearner.apply_gradients``).
+   Here each epoch gathers every module's shuffled columns once (the same
+   ``np.random.permutation`` draws as ``SampleBatch.shuffle``) and a minibatch is plain
+   tensor slices (``ModuleRows``); gradients are clipped by global norm from the per
+   tensor norms RLlib computes anyway, and a finite global norm stands for the finiteness
+   checks, so Adam steps at once. Anything the lean loop does not cover (recurrent or
+   zero-padded batches, non-tensor columns, clipping by value/norm, grad scalers, torch
+   lr schedulers, non-finite gradients) takes RLlib's code; ``fast_update: false`` takes
+   it always.
+
 Settings ride in ``config.learner_config_dict["marl"]``. ``MappoTorchLearner``
 (``learners/mappo.py``) builds on this class.
 """
@@ -28,18 +40,22 @@ import math
 from collections.abc import Iterator
 from typing import Any, cast
 
+import numpy as np
 import torch
+import tree
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
+from ray.rllib.utils.typing import ParamDict
 
 from marl.rllib.connectors.team_gae import TeamGAE
 from marl.rllib.connectors.time_limit import BootstrapTruncated
 
-__all__ = ["ADAM_EPS", "MarlPPOConfig", "PPOLearner", "PerModuleEpochs", "minibatch_edges"]
+__all__ = ["ADAM_EPS", "MarlPPOConfig", "ModuleRows", "PPOLearner", "PerModuleEpochs",
+           "TensorMinibatches", "minibatch_edges"]
 
 ADAM_EPS = 1e-5
 
@@ -94,6 +110,74 @@ class PerModuleEpochs(MiniBatchIteratorBase):
                 yield MultiAgentBatch(minibatch, len(self._batch))
 
 
+class ModuleRows(dict):
+    """One module's minibatch on the lean path: column -> tensor (views into the epoch's
+    shuffled columns; observations may be a dict of tensors). As for a ``SampleBatch``,
+    ``len`` and ``count`` are its number of rows (RLlib's step counters read ``len``)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, columns: Any = (), count: int | None = None) -> None:
+        super().__init__(columns)
+        if count is None:  # rebuilt by dm-tree from (key, value) pairs
+            leaves = tree.flatten(dict(self))
+            count = int(leaves[0].shape[0]) if leaves else 0
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class _Minibatch(MultiAgentBatch):
+    """A ``MultiAgentBatch`` of ``ModuleRows`` (RLlib's constructor asserts SampleBatches)."""
+
+    def __init__(self, policy_batches: dict[str, Any], env_steps: int) -> None:
+        self.policy_batches = policy_batches
+        self.count = env_steps
+
+
+class TensorMinibatches(PerModuleEpochs):
+    """``PerModuleEpochs`` over a batch of torch tensors, one gather per column and epoch.
+
+    Same rows in the same order as ``PerModuleEpochs`` for the same numpy seed: every
+    epoch draws ``np.random.permutation(rows)`` per module, in the batch's module order,
+    and applies it to the columns as they stand (``SampleBatch.shuffle`` shuffles in
+    place, so the draws compose). The minibatches are ``ModuleRows`` of slices.
+    """
+
+    @staticmethod
+    def covers(batch: MultiAgentBatch) -> bool:
+        """Whether every module batch is flat rows of torch tensors (no sequences, infos)."""
+        for module_batch in batch.policy_batches.values():
+            if (module_batch.get(SampleBatch.SEQ_LENS) is not None or module_batch.zero_padded
+                    or SampleBatch.INFOS in module_batch):
+                return False
+            if not all(isinstance(v, torch.Tensor) and v.shape[:1] == (module_batch.count,)
+                       for v in tree.flatten(dict(module_batch))):
+                return False
+        return True
+
+    def __iter__(self) -> Iterator[MultiAgentBatch]:
+        batches = self._batch.policy_batches
+        columns = {mid: dict(b) for mid, b in batches.items()}
+        counts = {mid: b.count for mid, b in batches.items()}
+        for mid, n in counts.items():
+            if n == 0:
+                raise ValueError(f"the batch of module {mid} is empty")
+        for _ in range(self._num_epochs):
+            edges = {}
+            for mid, n in counts.items():
+                if self._shuffle:
+                    index = torch.from_numpy(np.random.permutation(n))
+                    columns[mid] = tree.map_structure(lambda v, i=index: v[i], columns[mid])
+                edges[mid] = minibatch_edges(n, self._steps)
+            for step in range(self._steps):
+                yield _Minibatch({mid: ModuleRows(tree.map_structure(
+                    lambda v, a=e[step], b=e[step + 1]: v[a:b], columns[mid]),
+                    e[step + 1] - e[step]) for mid, e in edges.items() if step + 1 < len(e)},
+                    len(self._batch))
+
+
 class PPOLearner(PPOTorchLearner):
     """RLlib's PPO Learner with time-limit bootstrapping, Adam eps 1e-5 and exact epochs."""
 
@@ -146,9 +230,75 @@ class PPOLearner(PPOTorchLearner):
         if not batch.policy_batches:
             return {}
         batch = self._set_slicing_by_batch_id(batch, value=True)
-        return PerModuleEpochs(batch, num_epochs=num_epochs, minibatch_size=minibatch_size,
-                               num_minibatches=settings.get("num_minibatches"),
-                               shuffle_batch_per_epoch=shuffle_batch_per_epoch)
+        lean = (settings.get("fast_update", True) and TensorMinibatches.covers(batch)
+                and not any(self.module[mid].is_stateful() for mid in batch.policy_batches))
+        return (TensorMinibatches if lean else PerModuleEpochs)(
+            batch, num_epochs=num_epochs, minibatch_size=minibatch_size,
+            num_minibatches=settings.get("num_minibatches"),
+            shuffle_batch_per_epoch=shuffle_batch_per_epoch)
+
+    def _set_slicing_by_batch_id(self, batch: MultiAgentBatch, *, value: bool
+                                 ) -> MultiAgentBatch:
+        if isinstance(batch, _Minibatch):  # flat rows of stateless modules: no switch
+            return batch
+        return super()._set_slicing_by_batch_id(batch, value=value)
+
+    # -- gradients: clip by global norm and step without per-tensor finiteness passes --
+
+    def postprocess_gradients(self, gradients_dict: ParamDict) -> ParamDict:
+        """RLlib's per-module global-norm clipping (same norms, same coefficient, same
+        ``gradients_<optimizer>_global_norm`` metric), recording whether every gradient
+        is finite (a finite norm of each tensor) so that ``apply_gradients`` can skip
+        RLlib's two ``isfinite`` passes. Other clipping modes, several optimizers per
+        module and non-finite gradients take RLlib's code."""
+        self._marl_finite = False
+        if not self.marl_settings.get("fast_update", True) or self._grad_scalers is not None:
+            return super().postprocess_gradients(gradients_dict)
+        out: ParamDict = {}
+        finite = True
+        for module_id in self.module.keys():
+            config = self.config.get_config_for_module(module_id)
+            optimizers = self.get_optimizers_for_module(module_id)
+            module_grads: ParamDict = {}
+            for _, optimizer in optimizers:
+                module_grads.update(self.filter_param_dict_for_optimizer(gradients_dict,
+                                                                         optimizer))
+            if len(optimizers) != 1 or (config.grad_clip and config.grad_clip_by != "global_norm"):
+                finite = False
+                out.update(self.postprocess_gradients_for_module(
+                    module_id=module_id, config=config, module_gradients_dict=module_grads))
+                continue
+            grads = list(module_grads.values())
+            # torch_utils.compute_global_norm's per-tensor norms, before its nan_to_num
+            norms = torch.stack([torch.norm(g.detach(), 2.0) for g in grads]) if grads else None
+            if norms is not None and not bool(torch.isfinite(norms).all()):
+                finite = False  # RLlib's code: it zeroes or skips non-finite gradients
+                out.update(self.postprocess_gradients_for_module(
+                    module_id=module_id, config=config, module_gradients_dict=module_grads))
+                continue
+            if config.grad_clip or config.log_gradients:
+                total = (torch.tensor(0.0) if norms is None
+                         else torch.norm(norms, 2.0).nan_to_num(neginf=-10e8, posinf=10e8))
+                if config.grad_clip and grads:  # torch_utils.clip_gradients, fused
+                    coeff = config.grad_clip / torch.clamp(total + 1e-6, min=config.grad_clip)
+                    torch._foreach_mul_([g.detach() for g in grads], torch.clamp(coeff, max=1.0))
+                self.metrics.log_value(key=(module_id, f"gradients_{optimizers[0][0]}_global_norm"),
+                                       value=total, window=1)
+            out.update(module_grads)
+        self._marl_finite = finite
+        return out
+
+    def apply_gradients(self, gradients_dict: ParamDict) -> None:
+        """With every gradient known finite (``postprocess_gradients``), what RLlib's
+        ``apply_gradients`` does then: set the gradients and step every optimizer."""
+        if not getattr(self, "_marl_finite", False) or self._lr_scheduler_classes is not None:
+            return super().apply_gradients(gradients_dict)
+        self._marl_finite = False
+        for pid, grad in gradients_dict.items():
+            self._params[pid].grad = grad
+        for optimizer_names in self._module_optimizers.values():
+            for optimizer_name in optimizer_names:
+                self._named_optimizers[optimizer_name].step()
 
 
 class MarlPPOConfig(PPOConfig):
