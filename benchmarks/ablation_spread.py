@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from learn_spread import ENV, baselines, curve, evaluate_run  # noqa: E402
+from learn_spread import baselines, curve, evaluate_run, train_one  # noqa: E402
 
 _NO_PRESET = {"lr": 3e-4, "minibatch_size": 256, "num_epochs": 5, "vf_loss_coeff": 0.5,
               "grad_clip": 0.5}
@@ -51,25 +51,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def train_variant(name: str, seed: int, steps: int, storage: Path) -> Path:
-    from marl.experiment import resolve
-    from marl.rllib.trainer import init_ray
-    from marl.run import create_run_dir, train
-    from marl.spec import spec_from_dict
-
-    data: dict[str, Any] = {
-        "name": f"ablation_spread_{name.strip('+-')}", "seed": seed, "env": ENV,
-        "algorithm": {"name": "mappo"}, "stop": {"env_steps": steps},
-        "evaluation": {"at_end": False}, "storage": str(storage),
-        "tracking": {"wandb": {"mode": "disabled"}}, "checkpoint": {"every": 100}}
-    for key, value in VARIANTS[name].items():
-        data[key] = {**data.get(key, {}), **value}
-    spec = spec_from_dict(data)
-    init_ray(spec)
-    run_dir = create_run_dir(spec)
-    print(f"[{name} seed {seed}] run {run_dir}", flush=True)
-    train(resolve(spec), run_dir, run_dir.name)
+    """One mappo run of learn_spread's minimal spec plus the variant's overrides."""
     import ray
 
+    run_dir = train_one("mappo", seed, None, storage, VARIANTS[name], steps=steps,
+                        name=f"ablation_{name.strip('+-')}")
     ray.shutdown()
     return run_dir
 

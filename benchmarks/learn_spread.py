@@ -32,20 +32,28 @@ ENV = {"id": "cooperative/spread-v0", "config": {"N": 3, "max_cycles": 25}}
 EVAL_SEED = 900_000  # fresh episodes: no training run uses these env seeds
 
 
-def train_one(algorithm: str, seed: int, minutes: float, storage: Path) -> Path:
+def train_one(algorithm: str, seed: int, minutes: float | None, storage: Path,
+              overrides: dict[str, Any] | None = None, steps: int | None = None,
+              name: str | None = None) -> Path:
+    """One run of the minimal spec, stopped after ``minutes`` (or ``steps`` env steps);
+    ``overrides`` are merged into its top-level sections (``benchmarks/ablation_spread.py``)."""
     from marl.experiment import resolve
     from marl.rllib.trainer import init_ray
     from marl.run import create_run_dir, train
     from marl.spec import spec_from_dict
 
-    spec = spec_from_dict({
-        "name": f"learn_spread_{algorithm}", "seed": seed, "env": ENV,
-        "algorithm": {"name": algorithm}, "stop": {"time_s": minutes * 60},
+    stop = {"env_steps": steps} if steps is not None else {"time_s": (minutes or 0) * 60}
+    data: dict[str, Any] = {
+        "name": f"learn_spread_{name or algorithm}", "seed": seed, "env": ENV,
+        "algorithm": {"name": algorithm}, "stop": stop,
         "evaluation": {"at_end": False}, "storage": str(storage),
-        "tracking": {"wandb": {"mode": "disabled"}}, "checkpoint": {"every": 100}})
+        "tracking": {"wandb": {"mode": "disabled"}}, "checkpoint": {"every": 100}}
+    for key, value in (overrides or {}).items():
+        data[key] = {**data.get(key, {}), **value}
+    spec = spec_from_dict(data)
     init_ray(spec)
     run_dir = create_run_dir(spec)
-    print(f"[{algorithm} seed {seed}] run {run_dir}", flush=True)
+    print(f"[{name or algorithm} seed {seed}] run {run_dir}", flush=True)
     train(resolve(spec), run_dir, run_dir.name)
     return run_dir
 

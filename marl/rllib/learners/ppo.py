@@ -259,6 +259,8 @@ class PPOLearner(PPOTorchLearner):
         for module_id in self.module.keys():
             config = self.config.get_config_for_module(module_id)
             optimizers = self.get_optimizers_for_module(module_id)
+            if not optimizers:  # a frozen module (league snapshot): no gradients to clip
+                continue
             module_grads: ParamDict = {}
             for _, optimizer in optimizers:
                 module_grads.update(self.filter_param_dict_for_optimizer(gradients_dict,
