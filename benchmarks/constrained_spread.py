@@ -3,7 +3,7 @@ unconstrained vs two budgets, same steps and seeds.
 
 How to run:
     .venv/bin/python benchmarks/constrained_spread.py [--steps 200000] [--seeds 0 1 2]
-        [--limits 0.3 0.1] [--lambda-lr 1.0] [--algorithm mappo]
+        [--limits 0.3 0.2] [--lambda-lr 1.0] [--algorithm mappo]
         [--out benchmarks/results/constrained_spread.json] [--resume]
 
 ``--resume`` keeps the runs already in ``--out`` whose spec is the one this script builds
@@ -24,7 +24,10 @@ has ``lambda_lr: 0`` (lambda stays 0: the combined advantage is A_r, plain MAPPO
 its cost critic's gradients join the global gradient-norm clip); the budgets use
 ``limit: <d>``. A constraint that holds shows a cost curve falling to and staying near
 its limit, with a lower return than the unconstrained run. Pick the limits below the
-unconstrained run's cost (printed); random play costs ~0.6 a per agent and episode.
+unconstrained run's cost (printed); random play costs ~0.6 a per agent and episode. And
+above the floor (``cost_floor``, printed first): agents that start overlapping cannot
+separate at once, so even a policy that only flees pays ~0.14 per agent and episode; a
+budget below it cannot be held (the 0.1 budget of an earlier run levelled at ~0.2).
 """
 
 from __future__ import annotations
@@ -69,6 +72,40 @@ def spec_for(limit: float | None, seed: int, steps: int, lambda_lr: float,
         "stop": {"env_steps": steps},
         "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False},
     })
+
+
+def cost_floor(episodes: int = 500, seed: int = 10_000) -> dict[str, float]:
+    """What no policy can avoid: agents that start overlapping stay overlapping for a
+    step or two. Measures (a) the initial overlaps per agent (before any action) and (b)
+    the episode cost of a scripted policy that only flees (each step, every agent moves
+    away from its nearest agent along the larger axis), counted exactly as the training
+    cost is (``envs.wrappers.costs.mpe_collisions`` after every step). A budget below
+    (b) asks for less than fleeing alone achieves; one below (a) is infeasible."""
+    import numpy as np
+    from mpe2 import simple_spread_v3
+
+    from envs.wrappers.costs import mpe_collisions
+
+    env = simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False)
+    start_total, flee_total, agent_episodes = 0.0, 0.0, 0
+    for episode in range(episodes):
+        env.reset(seed=seed + episode)
+        raw = env.unwrapped
+        start_total += sum(mpe_collisions(raw).values())
+        while env.agents:
+            actions = {}
+            for agent in raw.world.agents:
+                others = [b for b in raw.world.agents if b is not agent]
+                away = agent.state.p_pos - min(
+                    others, key=lambda b: float(np.linalg.norm(agent.state.p_pos - b.state.p_pos))
+                ).state.p_pos
+                axis = int(abs(away[1]) > abs(away[0]))  # 1 left, 2 right, 3 down, 4 up
+                actions[agent.name] = 1 + 2 * axis + int(away[axis] > 0)
+            env.step(actions)
+            flee_total += sum(mpe_collisions(raw).values())
+        agent_episodes += len(raw.world.agents)
+    return {"episodes": episodes, "initial_overlaps_per_agent": start_total / agent_episodes,
+            "flee_policy_cost_per_agent": flee_total / agent_episodes}
 
 
 def run_one(name: str, limit: float | None, seed: int, steps: int, lambda_lr: float,
@@ -122,7 +159,7 @@ def summarize(runs: list[dict[str, Any]], checkpoints: list[int]) -> dict[str, A
     return table
 
 
-def plot(runs: list[dict[str, Any]], path: Path) -> None:
+def plot(runs: list[dict[str, Any]], path: Path, floor: dict[str, float]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,6 +183,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
             ax.plot(steps, mean, color=colors[name], lw=2, label=f"{name} ({len(mine)} seeds)")
         if mine[0]["limit"] is not None:
             axes[1].axhline(mine[0]["limit"], color=colors[name], ls="--", lw=1)
+    axes[1].axhline(floor["flee_policy_cost_per_agent"], color="black", ls=":", lw=1,
+                    label="flee-only policy")
+    axes[1].legend()
     for ax, label in zip(axes, ("episode return (sum over 3 agents)",
                                 "collisions per agent and episode (limit dashed)",
                                 "lambda_collisions")):
@@ -163,7 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--limits", type=float, nargs="+", default=[0.3, 0.1])
+    parser.add_argument("--limits", type=float, nargs="+", default=[0.3, 0.2])
     parser.add_argument("--lambda-lr", type=float, default=1.0)
     parser.add_argument("--algorithm", choices=["ppo", "ippo", "mappo"], default="mappo")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -182,6 +222,10 @@ def main() -> None:
     def spec_of(limit: float | None, seed: int) -> dict[str, Any]:
         return spec_for(limit, seed, args.steps, args.lambda_lr, args.algorithm).to_dict()
 
+    floor = cost_floor()
+    print(f"cost floor ({floor['episodes']} episodes): initial overlaps "
+          f"{floor['initial_overlaps_per_agent']:.3f} per agent, a flee-only policy "
+          f"{floor['flee_policy_cost_per_agent']:.3f} per agent and episode", flush=True)
     runs: list[dict[str, Any]] = []
     if args.resume and args.out.is_file():
         runs = [r for r in json.loads(args.out.read_text())["runs"]
@@ -196,10 +240,11 @@ def main() -> None:
             payload = {"env": "cooperative/spread-v0", "steps": args.steps,
                        "algorithm": args.algorithm, "lambda_lr": args.lambda_lr,
                        "checkpoints": checkpoints, "machine": platform.platform(),
-                       "cpus": os.cpu_count(), "summary": summarize(runs, checkpoints),
+                       "cpus": os.cpu_count(), "cost_floor": floor,
+                       "summary": summarize(runs, checkpoints),
                        "runs": runs}
             args.out.write_text(json.dumps(payload, indent=1))
-            plot(runs, args.out.with_suffix(".png"))
+            plot(runs, args.out.with_suffix(".png"), floor)
     summary = summarize(runs, checkpoints)
     print(f"\nmeans over seeds {args.seeds} (final: last 5 iterations)")
     for key in ("return", "cost", "lambda"):
