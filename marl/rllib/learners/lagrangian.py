@@ -78,6 +78,7 @@ class LagrangianMixin:
             return torch.sum(x[mask]) / torch.sum(mask)
 
         stats: dict[str, Any] = {}
+        logs = learner.logs_step_stats(module_id)
         predictions = module.compute_cost_values(batch)
         for name, lam in module.lambdas().items():
             values, targets = predictions[name], batch[cost_target_key(name)]
@@ -89,11 +90,14 @@ class LagrangianMixin:
             else:
                 loss = value_loss(values, None, targets, kind="mse", value_clip=None)
             total = total + config.vf_loss_coeff * mean(loss)
+            if not logs:
+                continue
             stats[f"lambda_{name}"] = lam
             stats[f"cost_vf_loss_{name}"] = mean(loss)
             stats[f"cost_vf_explained_var_{name}"] = explained_variance(targets[mask],
                                                                         values[mask])
-        learner.metrics.log_dict(stats, key=module_id, window=1)
+        if logs:
+            learner.metrics.log_dict(stats, key=module_id, window=1)
         return total
 
     def update_multipliers(self, episode_costs: dict[str, dict[str, float]]

@@ -97,6 +97,8 @@ class MappoTorchLearner(PPOLearner):
         if config.use_kl_loss:
             total = total + _torch(self.curr_kl_coeffs_per_module[module_id]) * mean_kl
 
+        if not self.logs_step_stats(module_id):  # the lean loop: last minibatch only
+            return total
         stats = {
             POLICY_LOSS_KEY: mean(policy_loss),
             VF_LOSS_KEY: mean(vf_loss),

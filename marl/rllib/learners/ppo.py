@@ -25,7 +25,11 @@
    ``np.random.permutation`` draws as ``SampleBatch.shuffle``) and a minibatch is plain
    tensor slices (``ModuleRows``); gradients are clipped by global norm from the per
    tensor norms RLlib computes anyway, and a finite global norm stands for the finiteness
-   checks, so Adam steps at once. Anything the lean loop does not cover (recurrent or
+   checks, so Adam steps at once. Per-step statistics (losses, entropy, explained
+   variance, gradient norm, off-policyness: all logged with ``window=1``, so an update
+   reports the last value) are computed on each module's last minibatch only, and the
+   PPO loss skips the previous policy's distribution unless the KL penalty is on.
+   Anything the lean loop does not cover (recurrent or
    zero-padded batches, non-tensor columns, clipping by value/norm, grad scalers, torch
    lr schedulers, non-finite gradients) takes RLlib's code; ``fast_update: false`` takes
    it always.
@@ -46,9 +50,18 @@ import tree
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate, GeneralAdvantageEstimation
+from ray.rllib.algorithms.ppo.ppo import (
+    LEARNER_RESULTS_KL_KEY,
+    LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
+    LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY,
+)
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
+from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ParamDict
 
 from marl.rllib.connectors.team_gae import TeamGAE
@@ -157,6 +170,10 @@ class TensorMinibatches(PerModuleEpochs):
                 return False
         return True
 
+    final_modules: set[str] | None = None
+    """While iterating: the modules whose last minibatch of the update is the one just
+    yielded (``PPOLearner.logs_step_stats``); ``None`` before and after."""
+
     def __iter__(self) -> Iterator[MultiAgentBatch]:
         batches = self._batch.policy_batches
         columns = {mid: dict(b) for mid, b in batches.items()}
@@ -164,7 +181,7 @@ class TensorMinibatches(PerModuleEpochs):
         for mid, n in counts.items():
             if n == 0:
                 raise ValueError(f"the batch of module {mid} is empty")
-        for _ in range(self._num_epochs):
+        for epoch in range(self._num_epochs):
             edges = {}
             for mid, n in counts.items():
                 if self._shuffle:
@@ -172,10 +189,14 @@ class TensorMinibatches(PerModuleEpochs):
                     columns[mid] = tree.map_structure(lambda v, i=index: v[i], columns[mid])
                 edges[mid] = minibatch_edges(n, self._steps)
             for step in range(self._steps):
+                self.final_modules = (
+                    {mid for mid, e in edges.items() if step == len(e) - 2}
+                    if epoch == self._num_epochs - 1 else set())
                 yield _Minibatch({mid: ModuleRows(tree.map_structure(
                     lambda v, a=e[step], b=e[step + 1]: v[a:b], columns[mid]),
                     e[step + 1] - e[step]) for mid, e in edges.items() if step + 1 < len(e)},
                     len(self._batch))
+        self.final_modules = None
 
 
 class PPOLearner(PPOTorchLearner):
@@ -215,6 +236,7 @@ class PPOLearner(PPOTorchLearner):
                                       num_epochs: int = 1, minibatch_size: int | None = None,
                                       shuffle_batch_per_epoch: bool = False, **kwargs: Any) -> Any:
         settings = self.marl_settings
+        self._marl_minibatches: PerModuleEpochs | None = None
         if (training_data.data_iterators or num_total_minibatches
                 or not settings.get("per_module_epochs", True)):
             # Data iterators, and several learners (which must run the same number of
@@ -232,10 +254,83 @@ class PPOLearner(PPOTorchLearner):
         batch = self._set_slicing_by_batch_id(batch, value=True)
         lean = (settings.get("fast_update", True) and TensorMinibatches.covers(batch)
                 and not any(self.module[mid].is_stateful() for mid in batch.policy_batches))
-        return (TensorMinibatches if lean else PerModuleEpochs)(
+        iterator = (TensorMinibatches if lean else PerModuleEpochs)(
             batch, num_epochs=num_epochs, minibatch_size=minibatch_size,
             num_minibatches=settings.get("num_minibatches"),
             shuffle_batch_per_epoch=shuffle_batch_per_epoch)
+        self._marl_minibatches = iterator if lean else None
+        return iterator
+
+    # -- per-step statistics: computed and logged on a module's last SGD step only --
+
+    def logs_step_stats(self, module_id: str) -> bool:
+        """Whether this SGD step computes and logs ``module_id``'s loss statistics.
+
+        Every per-step statistic (losses, entropy, explained variance, gradient norm,
+        off-policyness) is logged with ``window=1``: the update reports the last value
+        logged. The lean loop therefore computes them on the module's last minibatch of
+        the update only, which reports the same figures; every other path logs every
+        step, as RLlib does."""
+        iterator = getattr(self, "_marl_minibatches", None)
+        final = iterator.final_modules if iterator is not None else None
+        return final is None or module_id in final
+
+    def _compute_off_policyness(self, batch: Any) -> None:
+        super()._compute_off_policyness(
+            {mid: b for mid, b in batch.items() if self.logs_step_stats(mid)})
+
+    def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
+                                fwd_out: dict[str, Any]) -> torch.Tensor:
+        """RLlib's PPO loss (``PPOTorchLearner.compute_loss_for_module``), the same terms
+        in the same order, without the previous policy's distribution unless the KL
+        penalty is on, and with its statistics only where ``logs_step_stats``."""
+        if not self.marl_settings.get("fast_update", True):
+            return cast(torch.Tensor, super().compute_loss_for_module(
+                module_id=module_id, config=config, batch=batch, fwd_out=fwd_out))
+        module = cast(Any, self.module[module_id].unwrapped())
+        mask = batch.get(Columns.LOSS_MASK)
+        num_valid = torch.sum(mask) if mask is not None else None
+
+        def mean(x: Any) -> torch.Tensor:
+            return torch.mean(x) if num_valid is None else torch.sum(x[mask]) / num_valid
+
+        dist = module.get_train_action_dist_cls().from_logits(
+            fwd_out[Columns.ACTION_DIST_INPUTS])
+        logp_ratio = torch.exp(dist.logp(batch[Columns.ACTIONS]) - batch[Columns.ACTION_LOGP])
+        if config.use_kl_loss:
+            prev = module.get_exploration_action_dist_cls().from_logits(
+                batch[Columns.ACTION_DIST_INPUTS])
+            mean_kl = mean(prev.kl(dist))
+        else:
+            mean_kl = torch.tensor(0.0, device=logp_ratio.device)
+        entropy = cast(torch.Tensor, dist.entropy())
+        advantages = batch[Postprocessing.ADVANTAGES]
+        surrogate = torch.min(advantages * logp_ratio, advantages * torch.clamp(
+            logp_ratio, 1 - config.clip_param, 1 + config.clip_param))
+        if config.use_critic:
+            values = module.compute_values(
+                batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
+            vf_loss = torch.pow(values - batch[Postprocessing.VALUE_TARGETS], 2.0)
+            vf_loss_clipped = torch.clamp(vf_loss, 0, config.vf_clip_param)
+        else:
+            values = vf_loss = vf_loss_clipped = torch.tensor(0.0, device=surrogate.device)
+        entropy_coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
+        total = mean(-surrogate + config.vf_loss_coeff * vf_loss_clipped
+                     - entropy_coeff * entropy)
+        if config.use_kl_loss:
+            total += cast(torch.Tensor, self.curr_kl_coeffs_per_module[module_id]) * mean_kl
+        if self.logs_step_stats(module_id):
+            self.metrics.log_dict({
+                POLICY_LOSS_KEY: -mean(surrogate),
+                VF_LOSS_KEY: mean(vf_loss_clipped) if config.use_critic else vf_loss,
+                LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY: (mean(vf_loss) if config.use_critic
+                                                        else vf_loss),
+                LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(
+                    batch[Postprocessing.VALUE_TARGETS], values),
+                ENTROPY_KEY: mean(entropy),
+                LEARNER_RESULTS_KL_KEY: mean_kl,
+            }, key=module_id, window=1)
+        return total
 
     def _set_slicing_by_batch_id(self, batch: MultiAgentBatch, *, value: bool
                                  ) -> MultiAgentBatch:
@@ -284,8 +379,10 @@ class PPOLearner(PPOTorchLearner):
                 if config.grad_clip and grads:  # torch_utils.clip_gradients, fused
                     coeff = config.grad_clip / torch.clamp(total + 1e-6, min=config.grad_clip)
                     torch._foreach_mul_([g.detach() for g in grads], torch.clamp(coeff, max=1.0))
-                self.metrics.log_value(key=(module_id, f"gradients_{optimizers[0][0]}_global_norm"),
-                                       value=total, window=1)
+                if self.logs_step_stats(module_id):
+                    self.metrics.log_value(
+                        key=(module_id, f"gradients_{optimizers[0][0]}_global_norm"),
+                        value=total, window=1)
             out.update(module_grads)
         self._marl_finite = finite
         return out

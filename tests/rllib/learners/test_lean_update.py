@@ -49,6 +49,23 @@ def test_tensor_minibatches_are_per_module_epochs_rows_for_the_same_seed(kwargs:
     assert not TensorMinibatches.covers(numpy_batch)  # RLlib's slicing handles these
 
 
+def test_tensor_minibatches_mark_each_modules_last_minibatch() -> None:
+    # The lean loop logs a module's loss statistics (window=1: the last value is the one
+    # reported) on its last minibatch of the update only: with 2 rows, "rare" has its
+    # last minibatch before the others' (minibatch_size 4: 4 steps, "rare" takes 2).
+    rows = {"main": 13, "rare": 2}
+    iterator = TensorMinibatches(_tensor_batch(rows), num_epochs=2, minibatch_size=4,
+                                 shuffle_batch_per_epoch=True)
+    assert iterator.final_modules is None
+    marked = []
+    for minibatch in iterator:
+        marked.append((sorted(minibatch.policy_batches), sorted(iterator.final_modules or ())))
+    assert marked == [(["main", "rare"], []), (["main", "rare"], []), (["main"], []),
+                      (["main"], []), (["main", "rare"], []), (["main", "rare"], ["rare"]),
+                      (["main"], []), (["main"], ["main"])]
+    assert iterator.final_modules is None  # after the update: every path logs
+
+
 SPEC: dict[str, Any] = {
     "name": "lean", "seed": 0, "env": {"id": "cooperative/spread-v0"},
     "algorithm": {"train_batch_size": 300, "minibatch_size": 64, "num_epochs": 2},
@@ -58,14 +75,15 @@ SPEC: dict[str, Any] = {
 }
 
 
-def _algo(algorithm: str, fast: bool) -> Any:
+def _algo(algorithm: str, fast: bool, extra: dict[str, Any] | None = None) -> Any:
     from marl.experiment import resolve
     from marl.rllib.builder import build_config
     from marl.rllib.env.creator import register
     from marl.spec import spec_from_dict
 
     register()
-    spec = spec_from_dict({**SPEC, "algorithm": {**SPEC["algorithm"], "name": algorithm}})
+    spec = spec_from_dict({**SPEC, "algorithm": {**SPEC["algorithm"], "name": algorithm,
+                                                 **(extra or {})}})
     config = build_config(resolve(spec))
     config.learner_config_dict["marl"]["fast_update"] = fast
     return config.build_algo()
@@ -86,12 +104,13 @@ def _leaves(tree_: Any, prefix: str = "") -> dict[str, float]:
     return out
 
 
-@pytest.mark.parametrize("algorithm", ["ppo", "mappo"])
-def test_lean_update_matches_rllibs_loop(ray_session, algorithm: str) -> None:
+@pytest.mark.parametrize("algorithm,extra", [("ppo", {}), ("mappo", {}),
+                                             ("ppo", {"kl_coeff": 0.2})])  # KL penalty on
+def test_lean_update_matches_rllibs_loop(ray_session, algorithm: str, extra: dict) -> None:
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-    lean, stock = _algo(algorithm, True), _algo(algorithm, False)
+    lean, stock = _algo(algorithm, True, extra), _algo(algorithm, False, extra)
     try:
         ours, theirs = lean.learner_group._learner, stock.learner_group._learner
         theirs.module.set_state(ours.module.get_state())  # same initial weights
