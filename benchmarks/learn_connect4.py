@@ -14,7 +14,10 @@ PNG of the training curves (policy entropy and episode length vs env steps).
     .venv/bin/python benchmarks/learn_connect4.py --variants cnn cnn+opening+mirror
 
 ``+opening``: every training episode starts 2 random plies per side in
-(``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror).
+(``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror);
+``+wide`` (64-channel convs, 256 hidden), ``+lr1e-3``, ``+mb8`` (8 minibatches per epoch:
+twice the SGD steps for the same learner work), ``+epochs8``: one more lever each on top
+of ``cnn+opening``.
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -49,6 +52,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
                                                   "hidden": [128]}},
                            "env": {"random_opening": 2},
                            "algorithm": {"symmetry_augmentation": True}},
+    # One lever each on top of cnn+opening (network size, learning rate, epochs).
+    "cnn+opening+wide": {"policies": {"model": {"encoder": "cnn", "conv": [[64, 3], [64, 3]],
+                                                "hidden": [256]}},
+                         "env": {"random_opening": 2}},
+    "cnn+opening+lr1e-3": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                                  "hidden": [128]}},
+                           "env": {"random_opening": 2}, "algorithm": {"lr": 1e-3}},
+    "cnn+opening+mb8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                               "hidden": [128]}},
+                        "env": {"random_opening": 2}, "algorithm": {"num_minibatches": 8}},
+    "cnn+opening+epochs8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                                   "hidden": [128]}},
+                            "env": {"random_opening": 2}, "algorithm": {"num_epochs": 8}},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }
