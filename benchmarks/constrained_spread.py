@@ -3,7 +3,8 @@ unconstrained vs two budgets, same steps and seeds.
 
 How to run:
     .venv/bin/python benchmarks/constrained_spread.py [--steps 200000] [--seeds 0 1 2]
-        [--limits 0.3 0.2] [--lambda-lr 1.0] [--algorithm mappo]
+        [--limits 0.3 0.2] [--lambda-lr 1.0] [--advantage center|standardize]
+        [--algorithm mappo]
         [--out benchmarks/results/constrained_spread.json] [--resume]
 
 ``--resume`` keeps the runs already in ``--out`` whose spec is the one this script builds
@@ -46,17 +47,22 @@ RETURN, COST, LAMBDA = ("rollout/episode_return_mean", "rollout/cost/collisions"
                         "train/shared/lambda_collisions")
 
 
-def variants(limits: list[float]) -> list[tuple[str, float | None]]:
-    """(name, limit) per variant; ``None``: unconstrained (lambda stays 0)."""
-    return [("unconstrained", None), *((f"limit_{d:g}", d) for d in limits)]
+def variants(limits: list[float], advantage: str = "center"
+             ) -> list[tuple[str, float | None, str]]:
+    """(name, limit, cost advantage) per variant; ``None``: unconstrained (lambda stays
+    0). Budgets with standardized cost advantages are named ``limit_<d>_std``."""
+    suffix = "_std" if advantage == "standardize" else ""
+    return [("unconstrained", None, "center"),
+            *((f"limit_{d:g}{suffix}", d, advantage) for d in limits)]
 
 
 def spec_for(limit: float | None, seed: int, steps: int, lambda_lr: float,
-             algorithm: str) -> Any:
+             algorithm: str, advantage: str = "center") -> Any:
     from marl.spec import spec_from_dict
 
     constraint = ({"cost": "collisions", "limit": 0.0, "lambda_lr": 0.0} if limit is None
-                  else {"cost": "collisions", "limit": limit, "lambda_lr": lambda_lr})
+                  else {"cost": "collisions", "limit": limit, "lambda_lr": lambda_lr,
+                        "advantage": advantage})
     return spec_from_dict({
         "name": "constrained_spread",
         "seed": seed,
@@ -109,11 +115,11 @@ def cost_floor(episodes: int = 500, seed: int = 10_000) -> dict[str, float]:
 
 
 def run_one(name: str, limit: float | None, seed: int, steps: int, lambda_lr: float,
-            algorithm: str) -> dict[str, Any]:
+            algorithm: str, advantage: str = "center") -> dict[str, Any]:
     """Train one variant/seed to ``steps`` env steps; per-iteration curves."""
     from marl.rllib.trainer import RLlibTrainer
 
-    spec = spec_for(limit, seed, steps, lambda_lr, algorithm)
+    spec = spec_for(limit, seed, steps, lambda_lr, algorithm, advantage)
     trainer = RLlibTrainer.from_spec(spec)
     curve: list[dict[str, float]] = []
     start = time.perf_counter()
@@ -129,7 +135,7 @@ def run_one(name: str, limit: float | None, seed: int, steps: int, lambda_lr: fl
                       f"lambda {last['lambda']:6.3f}", flush=True)
     finally:
         trainer.stop()
-    return {"variant": name, "limit": limit, "seed": seed,
+    return {"variant": name, "limit": limit, "advantage": advantage, "seed": seed,
             "wall_s": time.perf_counter() - start, "spec": spec.to_dict(), "curve": curve}
 
 
@@ -205,6 +211,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--limits", type=float, nargs="+", default=[0.3, 0.2])
     parser.add_argument("--lambda-lr", type=float, default=1.0)
+    parser.add_argument("--advantage", choices=["center", "standardize"], default="center",
+                        help="the budgets' cost advantage (algorithm.constraints[].advantage)")
     parser.add_argument("--algorithm", choices=["ppo", "ippo", "mappo"], default="mappo")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--resume", action="store_true",
@@ -219,8 +227,15 @@ def main() -> None:
                    if s <= args.steps]
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
-    def spec_of(limit: float | None, seed: int) -> dict[str, Any]:
-        return spec_for(limit, seed, args.steps, args.lambda_lr, args.algorithm).to_dict()
+    from marl.spec import spec_from_dict
+
+    def spec_of(limit: float | None, seed: int, advantage: str) -> dict[str, Any]:
+        return spec_for(limit, seed, args.steps, args.lambda_lr, args.algorithm,
+                        advantage).to_dict()
+
+    def same_spec(run: dict[str, Any]) -> bool:  # stored specs re-read: new fields defaulted
+        return (spec_from_dict(run["spec"]).to_dict()
+                == spec_of(run["limit"], run["seed"], run.get("advantage", "center")))
 
     floor = cost_floor()
     print(f"cost floor ({floor['episodes']} episodes): initial overlaps "
@@ -229,14 +244,15 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     if args.resume and args.out.is_file():
         runs = [r for r in json.loads(args.out.read_text())["runs"]
-                if r["seed"] in args.seeds and r.get("spec") == spec_of(r["limit"], r["seed"])]
+                if r["seed"] in args.seeds and "spec" in r and same_spec(r)]
     for seed in args.seeds:
-        for name, limit in variants(args.limits):
+        for name, limit, advantage in variants(args.limits, args.advantage):
             if any(r["variant"] == name and r["seed"] == seed for r in runs):
                 print(f"{name}, seed {seed}: kept from {args.out}", flush=True)
                 continue
             print(f"{name}, seed {seed}", flush=True)
-            runs.append(run_one(name, limit, seed, args.steps, args.lambda_lr, args.algorithm))
+            runs.append(run_one(name, limit, seed, args.steps, args.lambda_lr, args.algorithm,
+                                advantage))
             payload = {"env": "cooperative/spread-v0", "steps": args.steps,
                        "algorithm": args.algorithm, "lambda_lr": args.lambda_lr,
                        "checkpoints": checkpoints, "machine": platform.platform(),

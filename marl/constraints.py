@@ -11,7 +11,8 @@ control", MAPPO-Lagrangian):
     policy:      PPO's clipped surrogate on the combined advantage
                      A = (A_r - sum_k lambda_k A_c,k) / (1 + sum_k lambda_k)
                  A_r standardized (mean 0, std 1), A_c,k centered only (mean 0), as in
-                 OpenAI's safety-starter-agents; dividing by 1 + sum lambda keeps the
+                 OpenAI's safety-starter-agents, or standardized too (``advantage:
+                 standardize``, OmniSafe's default); dividing by 1 + sum lambda keeps the
                  step size bounded as the multipliers grow.
     multiplier:  projected gradient ascent on the dual, once per training iteration,
                  from the measured mean episode cost J_c,k of that iteration:
@@ -51,12 +52,15 @@ class Constraint:
         limit: d, the budget on the mean per-agent episode cost.
         lambda_lr: step size of the multiplier's update.
         lambda_init: the multiplier before the first update.
+        advantage: "center" (A_c minus its mean) or "standardize" (also divided by its
+            std, as A_r is).
     """
 
     cost: str
     limit: float
     lambda_lr: float = 0.05
     lambda_init: float = 0.0
+    advantage: str = "center"
 
 
 def lagrange_update(lam: float, episode_cost: float, limit: float, lr: float) -> float:

@@ -310,6 +310,11 @@ class ConstraintSpec(_Model):
     once per training iteration."""
     lambda_init: float = Field(0.0, ge=0)
     """The multiplier before the first update."""
+    advantage: Literal["center", "standardize"] = "center"
+    """The cost advantage in the combined advantage: ``center`` (mean 0, as OpenAI's
+    safety-starter-agents) or ``standardize`` (mean 0, std 1, as the reward advantage;
+    OmniSafe's ``standardized_cost_adv``), so that lambda weighs the two in the same units
+    whatever the cost's scale."""
 
 
 class AlgorithmSpec(_Model):

@@ -47,7 +47,8 @@ def _spec(**algorithm):
 def test_spec_constraints() -> None:
     spec = _spec(name="mappo", constraints=[{"cost": "collisions", "limit": 0.5}])
     c = spec.algorithm.constraints[0]
-    assert (c.cost, c.limit, c.lambda_lr, c.lambda_init) == ("collisions", 0.5, 0.05, 0.0)
+    assert (c.cost, c.limit, c.lambda_lr, c.lambda_init, c.advantage) == (
+        "collisions", 0.5, 0.05, 0.0, "center")
     assert spec.to_dict()["algorithm"]["constraints"][0]["cost"] == "collisions"
 
 

@@ -48,25 +48,30 @@ def constrained_module(rl_module: Any, module_id: str | None) -> Any | None:
 
 def cost_gae(values: np.ndarray, costs: np.ndarray, terminateds: np.ndarray,
              truncateds: np.ndarray, valid: np.ndarray, *, gamma: float,
-             lambda_: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cost value targets and centered cost advantages of one module's rows.
+             lambda_: float, standardize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cost value targets and centered (or standardized) cost advantages of one module's
+    rows.
 
     Args:
         values: V_c per row in cost units (bootstrap rows included).
         costs: per-step cost per row (0 on bootstrap rows).
         terminateds, truncateds: the rows' flags as the reward GAE gets them.
         valid: the loss mask (False on bootstrap rows); centering uses these rows.
+        standardize: also divide by the std over valid rows (+ 1e-8).
 
     Returns:
         (targets, advantages): GAE(lambda) targets, and ``targets - values`` minus its
-        mean over valid rows.
+        mean over valid rows (divided by its std when ``standardize``).
     """
     from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
 
     targets = compute_value_targets(values=values, rewards=costs, terminateds=terminateds,
                                     truncateds=truncateds, gamma=gamma, lambda_=lambda_)
     adv = targets - values
-    adv = adv - adv[valid].mean() if valid.any() else adv
+    if valid.any():
+        adv = adv - adv[valid].mean()
+        if standardize:
+            adv = adv / (adv[valid].std() + 1e-8)
     return targets, adv
 
 
@@ -129,7 +134,8 @@ class CostGAE(ConnectorV2):
                     values = _numpy(norm.denormalize(predictions[name]))
                 targets, adv = cost_gae(values, _numpy(rows[cost_key(name)]), terminateds,
                                         truncateds, valid, gamma=self.gamma,
-                                        lambda_=self.lambda_)
+                                        lambda_=self.lambda_,
+                                        standardize=module.cost_advantage.get(name) == "standardize")
                 norm.update(torch.as_tensor(targets[valid], device=device))
                 with torch.no_grad():
                     normalized = norm.normalize(torch.as_tensor(targets, device=device))

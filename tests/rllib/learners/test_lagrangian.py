@@ -28,9 +28,11 @@ TINY: dict[str, Any] = {
 LAMBDA, COST = "train/shared/lambda_collisions", "rollout/cost/collisions"
 
 
-def _spec(algorithm: str, sampler: str):
+def _spec(algorithm: str, sampler: str, advantage: str = "center"):
+    constraints = [{**TINY["algorithm"]["constraints"][0], "advantage": advantage}]
     return spec_from_dict({**TINY, "name": "t", "env": {"id": "cooperative/spread-v0"},
-                           "algorithm": {**TINY["algorithm"], "name": algorithm},
+                           "algorithm": {**TINY["algorithm"], "name": algorithm,
+                                         "constraints": constraints},
                            "resources": {**TINY["resources"], "sampler": sampler}})
 
 
@@ -52,6 +54,9 @@ def test_cost_gae_on_a_hand_built_episode() -> None:
     np.testing.assert_allclose(targets[:3], raw + values[:3], rtol=1e-5)
     np.testing.assert_allclose(adv[:3], raw - raw.mean(), rtol=1e-5)  # centered, not scaled
     assert abs(float(adv[valid].mean())) < 1e-6
+    _, std_adv = cost_gae(values, costs, no, np.array([0, 0, 1, 0], np.float32), valid,
+                          gamma=0.9, lambda_=0.5, standardize=True)  # advantage: standardize
+    np.testing.assert_allclose(std_adv[:3], (raw - raw.mean()) / raw.std(), rtol=1e-5)
     # Terminated: no bootstrap, delta_2 = 1 - 0.25.
     targets, _ = cost_gae(values, costs, np.array([0, 0, 1, 0], np.float32), no, valid,
                           gamma=0.9, lambda_=0.5)
@@ -125,9 +130,10 @@ def test_lagrangian_ppo_multiplier_rises_over_the_limit_and_resumes(ray_session,
 def test_mappo_lagrangian_team_cost_critic_stock_sampler(ray_session) -> None:
     from marl.rllib.trainer import RLlibTrainer
 
-    trainer = RLlibTrainer.from_spec(_spec("mappo", "stock"))
+    trainer = RLlibTrainer.from_spec(_spec("mappo", "stock", advantage="standardize"))
     try:
         module = _module(trainer)
+        assert module.cost_advantage == {"collisions": "standardize"}
         assert module.cost_critics["collisions"][0].in_features == 3 * 18 + 3  # team obs + id
         metrics = [trainer.train()[0] for _ in range(2)]
         assert metrics[0][LAMBDA] == 0.0 < metrics[1][LAMBDA]
