@@ -17,7 +17,7 @@ PNG of the training curves (policy entropy and episode length vs env steps).
 (``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror);
 ``+wide`` (64-channel convs, 256 hidden), ``+lr1e-3``, ``+mb8`` (8 minibatches per epoch:
 twice the SGD steps for the same learner work), ``+epochs8``: one more lever each on top
-of ``cnn+opening``.
+of ``cnn+opening``; ``+lr1e-3+mb8`` both of those.
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -62,6 +62,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cnn+opening+mb8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                                "hidden": [128]}},
                         "env": {"random_opening": 2}, "algorithm": {"num_minibatches": 8}},
+    "cnn+opening+lr1e-3+mb8": {"policies": {"model": {"encoder": "cnn",
+                                                      "conv": [[32, 3], [32, 3]],
+                                                      "hidden": [128]}},
+                               "env": {"random_opening": 2},
+                               "algorithm": {"lr": 1e-3, "num_minibatches": 8}},
     "cnn+opening+epochs8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                                    "hidden": [128]}},
                             "env": {"random_opening": 2}, "algorithm": {"num_epochs": 8}},
