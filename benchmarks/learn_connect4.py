@@ -15,7 +15,7 @@ PNG of the training curves (policy entropy and episode length vs env steps).
 
 ``+opening``: every training episode starts 2 random plies per side in
 (``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror);
-``+wide`` (64-channel convs, 256 hidden), ``+lr1e-3``, ``+mb8`` (8 minibatches per epoch:
+``+wide`` (64-channel convs, 256 hidden), ``+lr1e-3``, ``+lr2e-3``, ``+mb8`` (8 minibatches per epoch:
 twice the SGD steps for the same learner work), ``+epochs8``: one more lever each on top
 of ``cnn+opening``; ``+lr1e-3+mb8`` both of those.
 
@@ -59,6 +59,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cnn+opening+lr1e-3": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                                   "hidden": [128]}},
                            "env": {"random_opening": 2}, "algorithm": {"lr": 1e-3}},
+    "cnn+opening+lr2e-3": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                                  "hidden": [128]}},
+                           "env": {"random_opening": 2}, "algorithm": {"lr": 2e-3}},
     "cnn+opening+mb8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                                "hidden": [128]}},
                         "env": {"random_opening": 2}, "algorithm": {"num_minibatches": 8}},
