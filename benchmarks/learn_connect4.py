@@ -37,42 +37,35 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _cnn(opening: int = 0, channels: int = 32, hidden: int = 128,
+         **algorithm: Any) -> dict[str, Any]:
+    """A cnn variant's settings: two 3x3 conv layers and one hidden layer, optionally
+    ``env.random_opening`` plies and ``algorithm`` overrides."""
+    out: dict[str, Any] = {"policies": {"model": {
+        "encoder": "cnn", "conv": [[channels, 3], [channels, 3]], "hidden": [hidden]}}}
+    if opening:
+        out["env"] = {"random_opening": opening}
+    if algorithm:
+        out["algorithm"] = algorithm
+    return out
+
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "mlp": {},
     "mlp+mirror": {"algorithm": {"symmetry_augmentation": True}},
-    "cnn": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                   "hidden": [128]}}},
-    "cnn+mirror": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                          "hidden": [128]}},
-                   "algorithm": {"symmetry_augmentation": True}},
-    "cnn+opening": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                           "hidden": [128]}},
-                    "env": {"random_opening": 2}},
-    "cnn+opening+mirror": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                                  "hidden": [128]}},
-                           "env": {"random_opening": 2},
-                           "algorithm": {"symmetry_augmentation": True}},
+    "cnn": _cnn(),
+    "cnn+mirror": _cnn(symmetry_augmentation=True),
+    "cnn+opening": _cnn(opening=2),
+    "cnn+opening+mirror": _cnn(opening=2, symmetry_augmentation=True),
     # One lever each on top of cnn+opening (network size, learning rate, epochs).
-    "cnn+opening+wide": {"policies": {"model": {"encoder": "cnn", "conv": [[64, 3], [64, 3]],
-                                                "hidden": [256]}},
-                         "env": {"random_opening": 2}},
-    "cnn+opening+lr1e-3": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                                  "hidden": [128]}},
-                           "env": {"random_opening": 2}, "algorithm": {"lr": 1e-3}},
-    "cnn+opening+lr2e-3": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                                  "hidden": [128]}},
-                           "env": {"random_opening": 2}, "algorithm": {"lr": 2e-3}},
-    "cnn+opening+mb8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                               "hidden": [128]}},
-                        "env": {"random_opening": 2}, "algorithm": {"num_minibatches": 8}},
-    "cnn+opening+lr1e-3+mb8": {"policies": {"model": {"encoder": "cnn",
-                                                      "conv": [[32, 3], [32, 3]],
-                                                      "hidden": [128]}},
-                               "env": {"random_opening": 2},
-                               "algorithm": {"lr": 1e-3, "num_minibatches": 8}},
-    "cnn+opening+epochs8": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                                   "hidden": [128]}},
-                            "env": {"random_opening": 2}, "algorithm": {"num_epochs": 8}},
+    "cnn+opening+wide": _cnn(opening=2, channels=64, hidden=256),
+    "cnn+opening+lr1e-3": _cnn(opening=2, lr=1e-3),
+    "cnn+opening+lr2e-3": _cnn(opening=2, lr=2e-3),
+    "cnn+opening+mb8": _cnn(opening=2, num_minibatches=8),
+    "cnn+opening+lr1e-3+mb8": _cnn(opening=2, lr=1e-3, num_minibatches=8),
+    "cnn+opening+epochs8": _cnn(opening=2, num_epochs=8),
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

@@ -11,7 +11,8 @@ Learner pipeline with ``algorithm.constraints`` (``learners/lagrangian.py``)::
 Cost GAE is the reward's (RLlib's ``compute_value_targets``, same gamma and lambda,
 same terminated/truncated flags: time limits bootstrap V_c(s_T) as for rewards) with
 the per-step cost in place of the reward. The cost critic fits targets normalized by
-its own ValueNorm; its advantages are centered, not scaled (safety-starter-agents).
+its own ValueNorm; its advantages are centered, not scaled (safety-starter-agents), or
+standardized where the constraint says ``advantage: standardize`` (OmniSafe).
 """
 
 from __future__ import annotations
@@ -105,13 +106,16 @@ class AddCosts(ConnectorV2):
 
 
 class CostGAE(ConnectorV2):
-    """Cost GAE per constraint and the Lagrangian combined advantage (after TeamGAE)."""
+    """Cost GAE per constraint and the Lagrangian combined advantage (after TeamGAE).
+    ``standardize``: the costs whose advantage is standardized (``advantage:
+    standardize``); the others' are centered."""
 
     def __init__(self, input_observation_space=None, input_action_space=None, *,
-                 gamma: float, lambda_: float):
+                 gamma: float, lambda_: float, standardize: set[str] | None = None):
         super().__init__(input_observation_space, input_action_space)
         self.gamma = gamma
         self.lambda_ = lambda_
+        self.standardize = set(standardize or ())
 
     def __call__(self, *, rl_module: Any, episodes: list[Any], batch: dict[str, Any],
                  **kwargs: Any) -> Any:
@@ -135,7 +139,7 @@ class CostGAE(ConnectorV2):
                 targets, adv = cost_gae(values, _numpy(rows[cost_key(name)]), terminateds,
                                         truncateds, valid, gamma=self.gamma,
                                         lambda_=self.lambda_,
-                                        standardize=module.cost_advantage.get(name) == "standardize")
+                                        standardize=name in self.standardize)
                 norm.update(torch.as_tensor(targets[valid], device=device))
                 with torch.no_grad():
                     normalized = norm.normalize(torch.as_tensor(targets, device=device))

@@ -60,8 +60,11 @@ class LagrangianMixin:
             raise RuntimeError("algorithm.constraints need marl's TeamGAE in the learner "
                                "pipeline; this algorithm replaced it")
         pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCosts())
+        standardize = {c.cost for c in constraints_of(learner.config)
+                       if c.advantage == "standardize"}
         pipeline.insert_after(TeamGAE, CostGAE(gamma=learner.config.gamma,
-                                               lambda_=learner.config.lambda_))
+                                               lambda_=learner.config.lambda_,
+                                               standardize=standardize))
 
     def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
                                 fwd_out: dict[str, Any]) -> torch.Tensor:

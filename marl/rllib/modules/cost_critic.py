@@ -14,9 +14,8 @@ Being module state, the multipliers are checkpointed with the critics and restor
 resume. ``marl.rllib.learners.lagrangian`` trains the critics and updates the
 multipliers; ``marl.constraints`` holds the maths.
 
-model_config: ``ActorCriticModule``'s, plus ``costs`` (cost names), ``lambda_init``
-(initial multipliers, one per cost) and ``cost_advantage`` ("center" | "standardize" per
-cost; default center).
+model_config: ``ActorCriticModule``'s, plus ``costs`` (cost names) and
+``lambda_init`` (initial multipliers, one per cost).
 """
 
 from __future__ import annotations
@@ -56,8 +55,6 @@ class ConstrainedActorCriticModule(ActorCriticModule):
         cfg = self.model_config or {}
         assert isinstance(cfg, dict), "the actor-critic's model_config is a dict"
         self.cost_names: list[str] = list(cfg.get("costs", []))
-        self.cost_advantage: dict[str, str] = dict(zip(
-            self.cost_names, cfg.get("cost_advantage") or ["center"] * len(self.cost_names)))
         if self.inference_only or not self.cost_names:
             return
         assert self.observation_space is not None, "the actor-critic's spec gives both spaces"

@@ -98,8 +98,7 @@ def module_specs(exp: Experiment, plan: PolicyPlan) -> dict[str, RLModuleSpec]:
 
                 module_class = ConstrainedActorCriticModule
                 model_config.update(costs=[c.cost for c in constraints],
-                                    lambda_init=[c.lambda_init for c in constraints],
-                                    cost_advantage=[c.advantage for c in constraints])
+                                    lambda_init=[c.lambda_init for c in constraints])
             specs[policy] = RLModuleSpec(module_class=module_class, observation_space=obs,
                                          action_space=act, model_config=model_config)
     return specs

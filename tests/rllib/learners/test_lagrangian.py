@@ -133,7 +133,9 @@ def test_mappo_lagrangian_team_cost_critic_stock_sampler(ray_session) -> None:
     trainer = RLlibTrainer.from_spec(_spec("mappo", "stock", advantage="standardize"))
     try:
         module = _module(trainer)
-        assert module.cost_advantage == {"collisions": "standardize"}
+        (cost_gae,) = [c for c in trainer.algo.learner_group._learner._learner_connector.connectors
+                       if type(c).__name__ == "CostGAE"]
+        assert cost_gae.standardize == {"collisions"}
         assert module.cost_critics["collisions"][0].in_features == 3 * 18 + 3  # team obs + id
         metrics = [trainer.train()[0] for _ in range(2)]
         assert metrics[0][LAMBDA] == 0.0 < metrics[1][LAMBDA]
