@@ -17,7 +17,8 @@ PNG of the training curves (policy entropy and episode length vs env steps).
 (``env.random_opening``); ``+mirror``: symmetry augmentation (left-right mirror);
 ``+wide`` (64-channel convs, 256 hidden), ``+lr1e-3``, ``+lr2e-3``, ``+mb8`` (8 minibatches per epoch:
 twice the SGD steps for the same learner work), ``+epochs8``: one more lever each on top
-of ``cnn+opening``; ``+lr1e-3+mb8`` both of those.
+of ``cnn+opening``; ``+lr1e-3+mb8`` both of those; ``+anneal``: the learning rate falls
+linearly to 0 over the budget (``lr_schedule: linear``), ``+ent`` the entropy weight too.
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -66,6 +67,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cnn+opening+mb8": _cnn(opening=2, num_minibatches=8),
     "cnn+opening+lr1e-3+mb8": _cnn(opening=2, lr=1e-3, num_minibatches=8),
     "cnn+opening+epochs8": _cnn(opening=2, num_epochs=8),
+    # Annealed: the rate (and the entropy weight) fall linearly to 0 over the budget.
+    "cnn+opening+lr2e-3+anneal": _cnn(opening=2, lr=2e-3, lr_schedule="linear"),
+    "cnn+opening+lr1e-3+anneal": _cnn(opening=2, lr=1e-3, lr_schedule="linear"),
+    "cnn+opening+lr2e-3+anneal+ent": _cnn(opening=2, lr=2e-3, lr_schedule="linear",
+                                          entropy_schedule="linear"),
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

@@ -190,6 +190,20 @@ def _stop_reached(spec: Spec, iteration: int, env_steps: int, elapsed: float) ->
     )
 
 
+def budget_spent(spec: Spec, iteration: int, env_steps: int, elapsed: float) -> float:
+    """The fraction of the stop budget spent: the largest over the criteria set (the
+    run stops on the first to run out)."""
+    stop = spec.stop
+    parts = [0.0]
+    if stop.iterations is not None:
+        parts.append(iteration / stop.iterations)
+    if stop.env_steps is not None:
+        parts.append(env_steps / stop.env_steps)
+    if stop.time_s is not None:
+        parts.append(elapsed / stop.time_s)
+    return min(1.0, max(parts))
+
+
 def _progress_target(spec: Spec) -> tuple[float, str]:
     if spec.stop.iterations is not None:
         return spec.stop.iterations, "iters"
@@ -273,6 +287,8 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False,
         with _StopFlag() as stop_flag:
             while not _stop_reached(spec, trainer.iteration, trainer.env_steps,
                                     time.monotonic() - start):
+                trainer.set_budget_progress(budget_spent(
+                    spec, trainer.iteration, trainer.env_steps, time.monotonic() - start))
                 metrics, result = trainer.train()
                 if league is not None:
                     metrics.update(league.after_iteration(result))

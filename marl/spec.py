@@ -369,8 +369,14 @@ class AlgorithmSpec(_Model):
     """Passes over the batch per iteration: every module makes exactly this many passes
     over its own rows, whatever its row count."""
     lr_schedule: Literal["constant", "linear"] = "constant"
-    """``linear``: the learning rate falls linearly from lr to 0 over the run's
-    stop.env_steps (needs stop.env_steps)."""
+    """``linear``: the learning rate falls linearly from lr to 0 over the run's stop
+    budget: stop.env_steps when set (exact, per update); otherwise stop.time_s or
+    stop.iterations, whichever runs out first (the driver sets the fraction spent before
+    each iteration; time counts this process, as the stop criterion does, so a resumed
+    run's clock starts again). dqn: stop.env_steps only."""
+    entropy_schedule: Literal["constant", "linear"] = "constant"
+    """``linear``: entropy_coeff falls linearly to 0 over the stop budget, as lr_schedule
+    (ppo, ippo, mappo, coma, reinforce)."""
     symmetry_augmentation: bool = False
     """Add each training row's mirror image (the env's declared symmetry, e.g. connect
     four's left-right mirror) to the batch: twice the rows per update, same env steps."""
@@ -569,9 +575,10 @@ class Spec(_Model):
             frozen = set(p.train) & set(p.frozen)
             if frozen:
                 raise ValueError(f"policies {sorted(frozen)} are frozen and cannot be in policies.train")
-        if self.algorithm.lr_schedule == "linear" and self.stop.env_steps is None:
-            raise ValueError("algorithm.lr_schedule: linear anneals over stop.env_steps: set "
-                             "stop.env_steps, or use lr_schedule: constant")
+        if (self.algorithm.name == "dqn" and self.algorithm.lr_schedule == "linear"
+                and self.stop.env_steps is None):
+            raise ValueError("algorithm.lr_schedule: linear anneals dqn over stop.env_steps: "
+                             "set stop.env_steps, or use lr_schedule: constant")
         if self.algorithm.name == "dqn":
             if self.resources.sampler == "lean" or self.resources.overlap:
                 raise ValueError("algorithm.name: dqn runs on RLlib's stock env runner: set "

@@ -30,12 +30,13 @@ from marl.rllib.callbacks.cluster import ClusterHooks
 from marl.rllib.callbacks.social import social_callbacks
 from marl.rllib.env.creator import register
 from marl.rllib.learners.mappo import MappoConfig
-from marl.rllib.learners.ppo import MarlPPOConfig
+from marl.rllib.learners.ppo import PROGRESS_STEPS, MarlPPOConfig
 from marl.rllib.learners.reinforce import ReinforceConfig
 from marl.rllib.mapping import AgentToPolicy
 from marl.rllib.modules.specs import module_specs
 
-__all__ = ["build_config", "config_class", "learner_settings", "learning_rate", "with_resources"]
+__all__ = ["anneals_by_progress", "build_config", "config_class", "entropy_coeff",
+           "learner_settings", "learning_rate", "with_resources"]
 
 
 def config_class(algorithm: str) -> type[PPOConfig]:
@@ -56,7 +57,8 @@ def learner_settings(exp: Experiment) -> dict[str, Any]:
     alg = exp.spec.algorithm
     out: dict[str, Any] = {"marl": {"bootstrap_truncated": alg.bootstrap_truncated,
                                     "num_minibatches": alg.num_minibatches,
-                                    "per_module_epochs": True}}
+                                    "per_module_epochs": True,
+                                    "budget_progress": anneals_by_progress(exp)}}
     if alg.symmetry_augmentation:
         board = exp.entry.board
         assert board is not None, "the registry's entries with a symmetry declare a board"
@@ -75,13 +77,34 @@ def learner_settings(exp: Experiment) -> dict[str, Any]:
     return out
 
 
+def anneals_by_progress(exp: Experiment) -> bool:
+    """Whether a linear schedule runs on the budget fraction the driver sets (no
+    stop.env_steps) rather than on RLlib's env-step count."""
+    alg = exp.spec.algorithm
+    return exp.spec.stop.env_steps is None and "linear" in (alg.lr_schedule, alg.entropy_schedule)
+
+
+def _schedule(value: float, kind: str, exp: Experiment) -> float | list[list[float]]:
+    """``value``, or RLlib's piecewise schedule from it to 0 over the stop budget: over
+    stop.env_steps, or over ``PROGRESS_STEPS`` of the driver's budget fraction."""
+    if kind != "linear":
+        return value
+    end = exp.spec.stop.env_steps or PROGRESS_STEPS
+    return [[0, value], [int(end), 0.0]]
+
+
 def learning_rate(exp: Experiment) -> float | list[list[float]]:
-    """``lr``, or RLlib's piecewise schedule ``[[0, lr], [stop.env_steps, 0]]`` (linear)."""
-    alg, env_steps = exp.spec.algorithm, exp.spec.stop.env_steps
-    if alg.lr_schedule == "linear":
-        assert env_steps is not None, "the spec's validator: linear needs stop.env_steps"
-        return [[0, alg.lr], [int(env_steps), 0.0]]
-    return alg.lr
+    """``lr``, or its linear schedule to 0 over the stop budget (``lr_schedule``)."""
+    alg = exp.spec.algorithm
+    assert alg.name != "dqn" or alg.lr_schedule != "linear" or exp.spec.stop.env_steps, \
+        "the spec's validator: dqn anneals over stop.env_steps only"
+    return _schedule(alg.lr, alg.lr_schedule, exp)
+
+
+def entropy_coeff(exp: Experiment) -> float | list[list[float]]:
+    """``entropy_coeff``, or its linear schedule to 0 (``entropy_schedule``)."""
+    alg = exp.spec.algorithm
+    return _schedule(alg.entropy_coeff, alg.entropy_schedule, exp)
 
 
 def build_config(exp: Experiment, callbacks: list[type] | None = None) -> AlgorithmConfig:
@@ -123,7 +146,7 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> Algori
         .training(
             lr=learning_rate(exp), gamma=alg.gamma, lambda_=alg.lambda_, clip_param=alg.clip_param,
             vf_clip_param=alg.vf_clip_param, vf_loss_coeff=alg.vf_loss_coeff,
-            entropy_coeff=alg.entropy_coeff, grad_clip=alg.grad_clip,
+            entropy_coeff=entropy_coeff(exp), grad_clip=alg.grad_clip,
             use_kl_loss=alg.kl_coeff > 0, kl_coeff=alg.kl_coeff,
             train_batch_size_per_learner=alg.train_batch_size,
             # With num_minibatches our learner cuts the batch itself; RLlib still checks

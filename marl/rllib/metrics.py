@@ -3,7 +3,8 @@
     rollout/episode_return_mean, rollout/<policy>/episode_return_mean, rollout/<custom>
                   (constraints: rollout/cost/<cost>, rollout/<policy>/cost/<cost>)
     train/<policy>/{policy_loss, vf_loss, entropy, mean_kl_loss, vf_explained_var,
-                    learning_rate, num_module_steps_trained (rows x epochs), ...}
+                    learning_rate, entropy_coeff, num_module_steps_trained (rows x epochs),
+                    ...}
                   (constraints: lambda_<cost>, cost_vf_loss_<cost>,
                    cost_vf_explained_var_<cost>)
     perf/{env_steps_total, iteration}
@@ -24,7 +25,7 @@ _TRAIN_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "mean_k
 # algorithm.constraints (marl.rllib.learners.lagrangian): <prefix><cost>
 _PER_COST_TRAIN_KEYS = ("lambda_", "cost_vf_loss_", "cost_vf_explained_var_")
 # RLlib's name -> ours
-_RENAMED = {"default_optimizer_learning_rate": "learning_rate"}
+_RENAMED = {"default_optimizer_learning_rate": "learning_rate", "curr_entropy_coeff": "entropy_coeff"}
 _ROLLOUT_KEYS = ("episode_return_mean", "episode_return_min", "episode_return_max",
                  "episode_len_mean", "num_episodes")
 

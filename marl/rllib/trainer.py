@@ -69,6 +69,16 @@ def _timer(result: dict[str, Any], name: str) -> float | None:
     return value if value == value else None
 
 
+class _SetBudgetProgress:
+    """A picklable ``foreach_learner`` call: ``PPOLearner.set_budget_progress``."""
+
+    def __init__(self, fraction: float):
+        self.fraction = fraction
+
+    def __call__(self, learner: Any) -> None:
+        learner.set_budget_progress(self.fraction)
+
+
 class RLlibTrainer:
     """Owns one RLlib ``Algorithm`` for a resolved experiment.
 
@@ -117,6 +127,13 @@ class RLlibTrainer:
             return int(metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0))
         except (KeyError, TypeError, ValueError):
             return 0
+
+    def set_budget_progress(self, fraction: float) -> None:
+        """Tell the learners the fraction of the stop budget spent: the clock of a linear
+        lr / entropy schedule when the budget is time or iterations (no-op otherwise)."""
+        if not self.config.learner_config_dict.get("marl", {}).get("budget_progress"):
+            return
+        self.algo.learner_group.foreach_learner(_SetBudgetProgress(fraction))
 
     def train(self) -> tuple[dict[str, float], dict[str, Any]]:
         """One training iteration: returns our flat metrics and RLlib's raw result."""

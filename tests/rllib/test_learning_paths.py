@@ -72,6 +72,23 @@ def test_linear_lr_falls_towards_zero_over_stop_env_steps(tmp_path: Path) -> Non
     assert lrs == sorted(lrs, reverse=True) and lrs[0] < 1e-3 and lrs[-1] < 0.5e-3
 
 
+def test_linear_schedules_fall_over_stop_iterations_from_the_first_update(tmp_path: Path) -> None:
+    """No stop.env_steps: the driver's budget fraction is the clock, and iteration k's
+    update runs at (1 - (k-1)/N) of the start value (what the metrics report)."""
+    run_dir = _train(tmp_path, "c4sched", {
+        "env": {"id": "competitive/connect_four-v0"},
+        "algorithm": {"train_batch_size": 128, "num_minibatches": 1, "num_epochs": 1,
+                      "lr": 1e-3, "lr_schedule": "linear", "entropy_coeff": 0.02,
+                      "entropy_schedule": "linear"},
+        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 2},
+        "stop": {"iterations": 4}, "evaluation": {"at_end": False}})
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["train/shared/learning_rate"] for r in rows] == pytest.approx(
+        [1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    assert [r["train/shared/entropy_coeff"] for r in rows] == pytest.approx(
+        [0.02, 0.015, 0.01, 0.005])
+
+
 def test_minimal_spread_spec_trains_on_the_preset_and_resumes(tmp_path: Path) -> None:
     run_dir = _train(tmp_path, "spreadmin", {
         "env": {"id": "cooperative/spread-v0"}, "stop": {"iterations": 1},

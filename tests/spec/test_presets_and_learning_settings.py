@@ -60,7 +60,8 @@ def test_learning_defaults() -> None:
 
 
 @pytest.mark.parametrize(("data", "needle"), [
-    ({"env": C4, "algorithm": {"lr_schedule": "linear"}}, "stop.env_steps"),
+    ({"env": C4, "algorithm": {"name": "dqn", "lr_schedule": "linear"},
+      "resources": {"sampler": "stock"}}, "stop.env_steps"),
     ({"env": SPREAD, "policies": {"model": {"encoder": "cnn"}}}, "needs a board"),
     ({"env": C4, "policies": {"model": {"conv": [[8, 2]]}}}, "odd kernel"),
     ({"env": SPREAD, "algorithm": {"symmetry_augmentation": True}}, "declares no symmetry"),

@@ -60,6 +60,7 @@ from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ParamDict
@@ -199,8 +200,36 @@ class TensorMinibatches(PerModuleEpochs):
         self.final_modules = None
 
 
+PROGRESS_STEPS = 1_000_000
+"""The schedules' clock when a linear schedule anneals over stop.time_s or
+stop.iterations: the fraction of the stop budget spent, in millionths
+(``PPOLearner.set_budget_progress``; ``marl.rllib.builder.learning_rate``)."""
+
+
 class PPOLearner(PPOTorchLearner):
     """RLlib's PPO Learner with time-limit bootstrapping, Adam eps 1e-5 and exact epochs."""
+
+    _marl_budget_progress: float = 0.0
+
+    def set_budget_progress(self, fraction: float) -> None:
+        """The fraction of the run's stop budget spent (the driver, before each
+        iteration): the clock of linear lr / entropy schedules without stop.env_steps."""
+        self._marl_budget_progress = min(1.0, max(0.0, float(fraction)))
+        if not self.marl_settings.get("budget_progress"):
+            return
+        # Now, so that this iteration's update already runs at the new values (RLlib
+        # moves them after an update, for the next one).
+        step = int(round(self._marl_budget_progress * PROGRESS_STEPS))
+        for optimizer, schedule in self._optimizer_lr_schedules.items():
+            self._set_optimizer_lr(optimizer, lr=schedule.update(timestep=step))
+        for schedule in self.entropy_coeff_schedulers_per_module.values():
+            schedule.update(timestep=step)
+
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        if self.marl_settings.get("budget_progress"):
+            timesteps = {**timesteps, NUM_ENV_STEPS_SAMPLED_LIFETIME:
+                         int(round(self._marl_budget_progress * PROGRESS_STEPS))}
+        super().after_gradient_based_update(timesteps=timesteps)
 
     config: PPOConfig  # MarlPPOConfig.get_default_learner_class: built from a PPO config
 
