@@ -41,7 +41,7 @@ class EnvEntry:
         preset: tuned spec settings for this env (sections ``algorithm``, ``policies``,
             ``resources``, and ``env`` for ``preprocess``: pistonball's pixel pipeline),
             applied under the spec: a spec value always wins (a spec's env.preprocess
-            replaces the preset's whole). A minimal spec (``env.id`` and ``stop``) trains
+            and a spec's policies.model replace the preset's whole). A minimal spec (``env.id`` and ``stop``) trains
             with these (see docs/benchmarks.md).
         actions: ``discrete`` or ``continuous`` (Box), for ``marl envs list``; the
             conformance tests check it against the built env.

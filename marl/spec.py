@@ -647,7 +647,10 @@ def env_preset(data: dict[str, Any]) -> dict[str, Any]:
     the spec sets itself; ``{}`` for an unknown id or an env without a preset.
 
     A spec that sets ``algorithm.minibatch_size`` (and not ``num_minibatches``) keeps its
-    minibatch size: the preset's ``num_minibatches`` would silently override it.
+    minibatch size: the preset's ``num_minibatches`` would silently override it. A model
+    is one unit: a spec that sets ``policies.model`` gets none of the preset's (its
+    ``hidden`` widths would otherwise land on the preset's encoder), as a spec's
+    ``env.preprocess`` replaces the preset's whole.
     """
     from envs.registry import check_env_id
 
@@ -662,6 +665,9 @@ def env_preset(data: dict[str, Any]) -> dict[str, Any]:
     if not entry.preset:
         return {}
     preset = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.preset.items()}
+    policies = data.get("policies")
+    if isinstance(policies, dict) and policies.get("model") is not None:
+        preset.get("policies", {}).pop("model", None)
     given = data.get("algorithm")
     algorithm: dict[str, Any] = given if isinstance(given, dict) else {}
     if "minibatch_size" in algorithm and "num_minibatches" not in algorithm:

@@ -37,6 +37,14 @@ def test_a_spec_value_always_wins_over_the_preset() -> None:
     assert own.algorithm.num_minibatches is None and own.algorithm.minibatch_size == 128
 
 
+def test_a_spec_model_replaces_the_preset_model_whole() -> None:
+    spread = spec_from_dict({"name": "m", "env": SPREAD,
+                             "policies": {"model": {"activation": "relu"}}})
+    assert spread.policies.model.activation == "relu"
+    assert spread.policies.model.hidden != [64, 64]  # the field default, not the preset's
+    assert spread.algorithm.lr == pytest.approx(7e-4)  # the rest of the preset applies
+
+
 def test_preset_keys_name_what_came_from_the_preset() -> None:
     keys = preset_keys({"name": "m", "env": C4, "algorithm": {"lr": 1e-3}})
     assert "algorithm.lr" not in keys
