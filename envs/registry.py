@@ -39,10 +39,11 @@ class EnvEntry:
         symmetry: a symmetry of the game the learner may augment batches with
             (``envs.symmetries``: ``mirror_lr``); None otherwise.
         preset: tuned spec settings for this env (sections ``algorithm``, ``policies``,
-            ``resources``, and ``env`` for ``preprocess``: pistonball's pixel pipeline),
-            applied under the spec: a spec value always wins (a spec's env.preprocess
-            and a spec's policies.model replace the preset's whole). A minimal spec (``env.id`` and ``stop``) trains
-            with these (see docs/benchmarks.md).
+            ``resources``, and ``env`` for ``preprocess`` (pistonball's pixel pipeline)
+            and ``random_opening`` (connect four)), applied under the spec: a spec value
+            always wins (a spec's env.preprocess and a spec's policies.model replace the
+            preset's whole). A minimal spec (``env.id`` and ``stop``) trains with these
+            (see docs/benchmarks.md).
         actions: ``discrete`` or ``continuous`` (Box), for ``marl envs list``; the
             conformance tests check it against the built env.
         observations: ``vector``, ``image`` (H, W, C pixels) or ``board``.
@@ -90,6 +91,17 @@ _BOARD_PRESET = {
                   "train_batch_size": 4096},
     "resources": {"num_envs_per_env_runner": 16},
 }
+# Connect four: the board preset with what trained it best in 15 minutes of self-play here
+# (benchmarks/learn_connect4.py, docs/benchmarks.md): the board kept as a board (two 3x3
+# conv layers of 32, one hidden layer of 128), lr 2e-3 falling linearly to 0 over the
+# stop budget, and training games that start 2 random plies a side in
+# (env.random_opening; evaluation plays its own openings).
+_CONNECT_FOUR_PRESET = {
+    "algorithm": {**_BOARD_PRESET["algorithm"], "lr": 2e-3, "lr_schedule": "linear"},
+    "policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]], "hidden": [128]}},
+    "env": {"random_opening": 2},
+    "resources": dict(_BOARD_PRESET["resources"]),
+}
 
 _ENTRIES = [
     EnvEntry(
@@ -111,7 +123,7 @@ _ENTRIES = [
         board=(6, 7, 2),
         observations="board",
         symmetry="mirror_lr",
-        preset=_BOARD_PRESET,
+        preset=_CONNECT_FOUR_PRESET,
     ),
     EnvEntry(
         "competitive/tag-v0",

@@ -88,7 +88,9 @@ def open_run_dir(run_dir: Path, overrides: list[str] | None = None) -> tuple[Spe
                 f"--set {pair}: a resumed run keeps its algorithm, env and policies (they live in "
                 f"the checkpoint); only {', '.join(RESUMABLE_SECTIONS)} can change on resume"
             )
-    spec = load_spec(run_dir / "spec.yaml", overrides)
+    # The saved spec holds every value the run trained with: no preset under it (a newer
+    # preset would otherwise change an older run on resume).
+    spec = load_spec(run_dir / "spec.yaml", overrides, presets=False)
     try:
         run_id = json.loads((run_dir / "meta.json").read_text())["run_id"]
     except (OSError, ValueError, KeyError) as err:

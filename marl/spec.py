@@ -677,6 +677,8 @@ def env_preset(data: dict[str, Any]) -> dict[str, Any]:
         for key in ("num_epochs", "num_minibatches", "minibatch_size", "lambda",
                     "clip_param", "vf_clip_param", "kl_coeff"):
             preset.get("algorithm", {}).pop(key, None)
+    if algorithm.get("name") == "dqn":  # dqn anneals over stop.env_steps only
+        preset.get("algorithm", {}).pop("lr_schedule", None)
     return preset
 
 
@@ -773,15 +775,18 @@ def check_env_fit(spec: Spec, entry: EnvEntry) -> None:
         check_league_env(spec.league, entry)
 
 
-def spec_from_dict(data: Any, source: str = "spec") -> Spec:
+def spec_from_dict(data: Any, source: str = "spec", presets: bool = True) -> Spec:
     """Validate plain data as a Spec, raising a one-line ``SpecError``.
 
     Values come from, lowest first: the field defaults, the env's preset in the registry
-    (``env_preset``), the spec itself.
+    (``env_preset``; not with ``presets=False``: a run's saved spec, which holds every
+    value it trained with, and whose missing keys are fields newer than the run, not
+    what a newer preset says), the spec itself.
     """
     if not isinstance(data, dict):
         raise SpecError(f"{source}: the spec must be a YAML mapping (key: value), got {type(data).__name__}")
-    data = _merge(env_preset(data), data)
+    if presets:
+        data = _merge(env_preset(data), data)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as err:
@@ -829,17 +834,21 @@ def read_spec_data(path: str | Path, overrides: list[str] | None = None) -> Any:
     return data
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
+def load_spec(path: str | Path, overrides: list[str] | None = None,
+              presets: bool = True) -> Spec:
     """Load, override and validate a YAML experiment spec.
 
     Args:
         path: the YAML file.
         overrides: ``a.b=c`` strings applied on top of the file.
+        presets: apply the env's preset under it (``spec_from_dict``); False for a
+            run's saved spec.
 
     Raises:
         SpecError: with one line naming the problem and the fix.
     """
-    return spec_from_dict(read_spec_data(path, overrides), source=str(Path(path)))
+    return spec_from_dict(read_spec_data(path, overrides), source=str(Path(path)),
+                          presets=presets)
 
 
 def dump_spec(spec: Spec, path: Path) -> None:

@@ -60,8 +60,10 @@ def flatten_result(result: dict[str, Any]) -> dict[str, float]:
         for key, value in stats.items():  # constraints: one key per cost
             if key.startswith(_PER_COST_TRAIN_KEYS) and (v := _num(value)) is not None:
                 out[f"train/{mid}/{key}"] = v
+        trained = any(f"train/{mid}/{key}" in out for key in _TRAIN_KEYS)
         for key, ours in _RENAMED.items():
-            if (v := _num(stats.get(key))) is not None:
+            # RLlib logs the entropy coefficient of every module, frozen ones too
+            if trained and (v := _num(stats.get(key))) is not None:
                 out[f"train/{mid}/{ours}"] = v
     out["perf/env_steps_total"] = float(result.get("num_env_steps_sampled_lifetime", 0.0))
     out["perf/iteration"] = float(result.get("training_iteration", 0))

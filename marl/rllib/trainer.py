@@ -131,7 +131,8 @@ class RLlibTrainer:
     def set_budget_progress(self, fraction: float) -> None:
         """Tell the learners the fraction of the stop budget spent: the clock of a linear
         lr / entropy schedule when the budget is time or iterations (no-op otherwise)."""
-        if not self.config.learner_config_dict.get("marl", {}).get("budget_progress"):
+        config = self.algo.config  # a restored run's own (its learners were built from it)
+        if config is None or not config.learner_config_dict.get("marl", {}).get("budget_progress"):
             return
         self.algo.learner_group.foreach_learner(_SetBudgetProgress(fraction))
 

@@ -21,6 +21,18 @@ def test_a_minimal_spec_gets_the_env_preset() -> None:
     alg = spec.algorithm
     assert (alg.train_batch_size, alg.num_minibatches, alg.num_epochs) == (4096, 4, 4)
     assert spec.resources.num_envs_per_env_runner == 16
+    # connect four's own: cnn, an annealed 2e-3, random openings in training
+    assert spec.policies.model.encoder == "cnn" and spec.policies.model.conv == [[32, 3], [32, 3]]
+    assert (alg.lr, alg.lr_schedule, spec.env.random_opening) == (2e-3, "linear", 2)
+    ttt = spec_from_dict({"name": "m", "env": {"id": "competitive/tictactoe-v0"}})
+    assert ttt.env.random_opening == 0 and ttt.algorithm.lr_schedule == "constant"
+    # a spec's own model is kept whole (no cnn under its mlp widths)
+    own = spec_from_dict({"name": "m", "env": C4, "policies": {"model": {"hidden": [64]}}})
+    assert own.policies.model.encoder == "mlp" and own.policies.model.hidden == [64]
+    # dqn anneals over stop.env_steps only: the preset's schedule is not its
+    dqn = spec_from_dict({"name": "m", "env": C4, "algorithm": {"name": "dqn"},
+                          "resources": {"sampler": "stock"}})
+    assert dqn.algorithm.lr_schedule == "constant"
     spread = spec_from_dict({"name": "m", "env": SPREAD})
     assert spread.algorithm.lr == pytest.approx(7e-4) and spread.algorithm.num_minibatches == 1
     assert spread.policies.model.hidden == [64, 64]
@@ -59,6 +71,27 @@ def test_a_resumed_spec_keeps_its_saved_values(tmp_path: Path) -> None:
     spec = spec_from_dict({"name": "m", "env": C4})
     dump_spec(spec, tmp_path / "spec.yaml")
     assert load_spec(tmp_path / "spec.yaml") == spec
+
+
+def test_an_older_runs_spec_takes_no_newer_preset_values(tmp_path: Path) -> None:
+    """A run saved before a field existed gets the field's default on resume, not what
+    today's preset says (connect four's preset now anneals and opens at random)."""
+    import json
+
+    import yaml
+
+    from marl.run import open_run_dir
+    from marl.spec import dump_spec
+
+    spec = spec_from_dict({"name": "m", "env": C4, "algorithm": {"lr": 3e-4}})
+    dump_spec(spec, tmp_path / "spec.yaml")
+    old = yaml.safe_load((tmp_path / "spec.yaml").read_text())
+    del old["algorithm"]["lr_schedule"], old["env"]["random_opening"]
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(old))
+    (tmp_path / "meta.json").write_text(json.dumps({"run_id": "m-1"}))
+    loaded, run_id = open_run_dir(tmp_path)
+    assert run_id == "m-1" and loaded.algorithm.lr == 3e-4
+    assert (loaded.algorithm.lr_schedule, loaded.env.random_opening) == ("constant", 0)
 
 
 def test_learning_defaults() -> None:

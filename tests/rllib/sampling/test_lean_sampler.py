@@ -113,8 +113,10 @@ def _runners(env_id: str, num_envs: int) -> tuple[Any, Any]:
     from marl.rllib.sampling.runner import LeanEnvRunner
 
     register()
+    # The bare game (connect four's preset opens training games at random).
     spec = _spec(env_id, seed=3, resources={"num_envs_per_env_runner": num_envs,
-                                            "sampler": "stock"})
+                                            "sampler": "stock"},
+                 env={"random_opening": 0})
     config = build_config(resolve(spec))
     config = config.env_runners(explore=False)  # deterministic: argmax actions
     stock = MultiAgentEnvRunner(config=config, worker_index=0)
