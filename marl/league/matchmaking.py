@@ -7,7 +7,9 @@ pseudocode), written as exact mixtures so a table is a probability distribution.
 
     main              ladder_share   PFSP over the unlocked ladder levels
                                      (settings.ladder_weighting, ``variance``: levels
-                                     near 50 %, not a wall it always loses to)
+                                     near 50 %, not a wall it always loses to), mixed
+                                     with ladder_explore of uniform over the levels
+                                     (a level never beaten keeps being measured)
                       the rest, by main_split:
                       split[0]  PFSP over all snapshots (settings.pfsp_weighting)
                       split[1]  self-play: a current main agent m, uniformly; if the
@@ -187,7 +189,10 @@ def opponent_distribution(
         if not exploiter_snaps:  # no exploiter snapshot yet: verification's share too
             w_verify, w_self = 0.0, w_self + w_verify
         weighting, p = settings.pfsp_weighting, settings.pfsp_exponent
-        _add(dist, _pfsp(learner.id, levels, win_rate, settings.ladder_weighting, p), w_ladder)
+        explore = settings.ladder_explore
+        _add(dist, _pfsp(learner.id, levels, win_rate, settings.ladder_weighting, p),
+             w_ladder * (1.0 - explore))
+        _add(dist, {q.id: 1.0 / len(levels) for q in levels}, w_ladder * explore)
         _add(dist, _pfsp(learner.id, snapshots, win_rate, weighting, p), w_pfsp)
         for main in mains:
             branch = _vs_main(learner, main, players, win_rate, settings.selfplay_min_win_rate)

@@ -114,6 +114,11 @@ class LeagueSettings:
     ladder_weighting: str = "variance"
     """PFSP weighting over the unlocked ladder levels: ``variance`` favours opponents the
     main agent beats about half the time, not the ones it always loses to."""
+    ladder_explore: float = 0.25
+    """Share of the ladder's games spread evenly over the unlocked levels, the rest by
+    ``ladder_weighting``. Variance weighting alone gives a level the agent has never beaten
+    no games (x (1 - x) = 0 at x = 0), so its win rate never updates and the next level
+    never unlocks."""
     ladder_unlock_win_rate: float = 0.6
     """The next ladder level unlocks once every main agent's win rate vs the highest
     unlocked level reaches this ..."""
@@ -218,7 +223,7 @@ class LeagueSettings:
         if self.ladder_weighting not in WEIGHTINGS:
             raise LeagueValueError(f"league.ladder_weighting must be one of {sorted(WEIGHTINGS)}, "
                                    f"got {self.ladder_weighting!r}")
-        for name in ("ladder_share", "ladder_unlock_win_rate"):
+        for name in ("ladder_share", "ladder_explore", "ladder_unlock_win_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
                 raise LeagueValueError(f"league.{name} must be in [0, 1], got {value!r}")

@@ -59,6 +59,10 @@ class LeagueSpec(BaseModel):
     included), then ``scripted`` in the order listed (list them easiest first)."""
     ladder_weighting: Literal["hard", "variance", "linear_capped"] = "variance"
     """PFSP weighting over the unlocked ladder levels (variance: levels near 50 %)."""
+    ladder_explore: float = Field(0.25, ge=0, le=1)
+    """Share of the ladder's games spread evenly over the unlocked levels (the rest by
+    ladder_weighting): a level the main agent has never beaten still gets games, so its
+    win rate keeps being measured (variance weighting alone gives it none)."""
     ladder_unlock_win_rate: float = Field(0.6, ge=0, le=1)
     """Unlock the next ladder level once every main agent beats the highest unlocked one
     this often ..."""

@@ -83,7 +83,8 @@ def test_pfsp_branch_prefers_snapshots_the_main_loses_to() -> None:
 
 def test_ladder_unlocks_level_by_level_and_weights_by_variance() -> None:
     league = _league(num_main_exploiters=0, scripted=("d1", "d2"), ladder_share=1.0,
-                     ladder_unlock_win_rate=0.6, ladder_unlock_min_games=4, payoff_decay=1.0)
+                     ladder_unlock_win_rate=0.6, ladder_unlock_min_games=4, payoff_decay=1.0,
+                     ladder_explore=0.0)
     assert league.ladder_levels == ["random", "d1", "d2"]
     assert league.ladder == ["random"]  # only the first level at the start
     assert league.match_table(0).opponents("main_0") == {"random": 1.0}
@@ -98,12 +99,32 @@ def test_ladder_unlocks_level_by_level_and_weights_by_variance() -> None:
     assert league.match_table(0).opponents("main_0") == pytest.approx(
         {"random": 0.1875 / 0.4375, "d1": 0.25 / 0.4375})
     for _ in range(4):
-        league.record_match("main_0", "d1", 0.0)  # always loses to d1: weight 0, no wall
+        league.record_match("main_0", "d1", 0.0)  # always loses to d1: weight 0
     assert league.match_table(0).opponents("main_0") == pytest.approx({"random": 1.0})
     assert league.update_ladder() == []
     # levels stay unlocked, and the state survives a round trip
     restored = League.from_state(league.to_state())
     assert restored.ladder == ["random", "d1"]
+
+
+def test_ladder_explore_keeps_a_never_beaten_level_in_play() -> None:
+    """Variance weighting alone starves a level the agent has always lost to (found in a
+    30-minute league: 15 games against depth 1 in 280 iterations, all lost, so its
+    win rate stayed 0 and depth 2 never unlocked); ladder_explore spreads a share evenly."""
+    league = _league(num_main_exploiters=0, scripted=("d1",), ladder_share=1.0,
+                     ladder_unlock_min_games=4, payoff_decay=1.0)
+    assert league.settings.ladder_explore == 0.25  # the default
+    for _ in range(4):
+        league.record_match("main_0", "random", 1.0)
+    assert league.update_ladder() == ["d1"]
+    for _ in range(4):
+        league.record_match("main_0", "random", 1.0)
+        league.record_match("main_0", "d1", 0.0)
+    # random at 1.0 and d1 at 0.0 both weigh 0 under variance: PFSP is uniform there
+    assert league.match_table(0).opponents("main_0") == pytest.approx({"random": 0.5, "d1": 0.5})
+    league.record_match("main_0", "random", 0.0)  # 8 of 9 vs random: weight > 0, d1 still 0
+    assert league.match_table(0).opponents("main_0") == pytest.approx(
+        {"random": 0.75 + 0.125, "d1": 0.125})
 
 
 def test_data_share_meets_row_targets() -> None:
