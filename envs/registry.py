@@ -86,9 +86,10 @@ _MPE_PRESET = {
     "policies": {"model": {"hidden": [64, 64]}},
     "resources": {"num_envs_per_env_runner": 16},
 }
+_BOARD_ALGORITHM: dict[str, Any] = {"lr": 3e-4, "num_minibatches": 4, "num_epochs": 4,
+                                    "entropy_coeff": 0.01, "train_batch_size": 4096}
 _BOARD_PRESET = {
-    "algorithm": {"lr": 3e-4, "num_minibatches": 4, "num_epochs": 4, "entropy_coeff": 0.01,
-                  "train_batch_size": 4096},
+    "algorithm": dict(_BOARD_ALGORITHM),
     "resources": {"num_envs_per_env_runner": 16},
 }
 # Connect four: the board preset with what trained it best in 15 minutes of self-play here
@@ -97,10 +98,10 @@ _BOARD_PRESET = {
 # stop budget, and training games that start 2 random plies a side in
 # (env.random_opening; evaluation plays its own openings).
 _CONNECT_FOUR_PRESET = {
-    "algorithm": {**_BOARD_PRESET["algorithm"], "lr": 2e-3, "lr_schedule": "linear"},
+    "algorithm": {**_BOARD_ALGORITHM, "lr": 2e-3, "lr_schedule": "linear"},
     "policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]], "hidden": [128]}},
     "env": {"random_opening": 2},
-    "resources": dict(_BOARD_PRESET["resources"]),
+    "resources": {"num_envs_per_env_runner": 16},
 }
 
 _ENTRIES = [

@@ -146,7 +146,7 @@ def build_config(exp: Experiment, callbacks: list[type] | None = None) -> Algori
         .training(
             lr=learning_rate(exp), gamma=alg.gamma, lambda_=alg.lambda_, clip_param=alg.clip_param,
             vf_clip_param=alg.vf_clip_param, vf_loss_coeff=alg.vf_loss_coeff,
-            entropy_coeff=entropy_coeff(exp), grad_clip=alg.grad_clip,
+            entropy_coeff=cast(Any, entropy_coeff(exp)), grad_clip=alg.grad_clip,
             use_kl_loss=alg.kl_coeff > 0, kl_coeff=alg.kl_coeff,
             train_batch_size_per_learner=alg.train_batch_size,
             # With num_minibatches our learner cuts the batch itself; RLlib still checks

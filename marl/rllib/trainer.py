@@ -7,7 +7,7 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ray
 from ray.rllib.algorithms.algorithm import Algorithm
@@ -134,7 +134,9 @@ class RLlibTrainer:
         config = self.algo.config  # a restored run's own (its learners were built from it)
         if config is None or not config.learner_config_dict.get("marl", {}).get("budget_progress"):
             return
-        self.algo.learner_group.foreach_learner(_SetBudgetProgress(fraction))
+        group = self.algo.learner_group
+        assert group is not None, "an Algorithm on the new API stack has a learner group"
+        group.foreach_learner(cast(Any, _SetBudgetProgress(fraction)))
 
     def train(self) -> tuple[dict[str, float], dict[str, Any]]:
         """One training iteration: returns our flat metrics and RLlib's raw result."""
