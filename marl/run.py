@@ -183,18 +183,9 @@ class TrainOutcome:
     interrupted: bool
 
 
-def _stop_reached(spec: Spec, iteration: int, env_steps: int, elapsed: float) -> bool:
-    stop = spec.stop
-    return bool(
-        (stop.iterations is not None and iteration >= stop.iterations)
-        or (stop.env_steps is not None and env_steps >= stop.env_steps)
-        or (stop.time_s is not None and elapsed >= stop.time_s)
-    )
-
-
 def budget_spent(spec: Spec, iteration: int, env_steps: int, elapsed: float) -> float:
-    """The fraction of the stop budget spent: the largest over the criteria set (the
-    run stops on the first to run out)."""
+    """The fraction of the stop budget spent: the largest over the criteria set, capped
+    at 1 (the run stops on the first to run out: at 1)."""
     stop = spec.stop
     parts = [0.0]
     if stop.iterations is not None:
@@ -287,10 +278,9 @@ def train(exp: Experiment, run_dir: Path, run_id: str, resume: bool = False,
     interrupted = False
     try:
         with _StopFlag() as stop_flag:
-            while not _stop_reached(spec, trainer.iteration, trainer.env_steps,
-                                    time.monotonic() - start):
-                trainer.set_budget_progress(budget_spent(
-                    spec, trainer.iteration, trainer.env_steps, time.monotonic() - start))
+            while (spent := budget_spent(spec, trainer.iteration, trainer.env_steps,
+                                         time.monotonic() - start)) < 1.0:
+                trainer.set_budget_progress(spent)
                 metrics, result = trainer.train()
                 if league is not None:
                     metrics.update(league.after_iteration(result))

@@ -209,17 +209,17 @@ stop.iterations: the fraction of the stop budget spent, in millionths
 class PPOLearner(PPOTorchLearner):
     """RLlib's PPO Learner with time-limit bootstrapping, Adam eps 1e-5 and exact epochs."""
 
-    _marl_budget_progress: float = 0.0
+    _marl_budget_step: int = 0
+    """The budget fraction the driver set last, in ``PROGRESS_STEPS`` units."""
 
     def set_budget_progress(self, fraction: float) -> None:
         """The fraction of the run's stop budget spent (the driver, before each
         iteration): the clock of linear lr / entropy schedules without stop.env_steps."""
-        self._marl_budget_progress = min(1.0, max(0.0, float(fraction)))
         if not self.marl_settings.get("budget_progress"):
             return
+        step = self._marl_budget_step = int(round(min(1.0, max(0.0, fraction)) * PROGRESS_STEPS))
         # Now, so that this iteration's update already runs at the new values (RLlib
         # moves them after an update, for the next one).
-        step = int(round(self._marl_budget_progress * PROGRESS_STEPS))
         for optimizer, schedule in self._optimizer_lr_schedules.items():
             self._set_optimizer_lr(optimizer, lr=schedule.update(timestep=step))
         for schedule in self.entropy_coeff_schedulers_per_module.values():
@@ -227,8 +227,7 @@ class PPOLearner(PPOTorchLearner):
 
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         if self.marl_settings.get("budget_progress"):
-            timesteps = {**timesteps, NUM_ENV_STEPS_SAMPLED_LIFETIME:
-                         int(round(self._marl_budget_progress * PROGRESS_STEPS))}
+            timesteps = {**timesteps, NUM_ENV_STEPS_SAMPLED_LIFETIME: self._marl_budget_step}
         super().after_gradient_based_update(timesteps=timesteps)
 
     config: PPOConfig  # MarlPPOConfig.get_default_learner_class: built from a PPO config
