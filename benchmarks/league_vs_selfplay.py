@@ -32,16 +32,19 @@ OPPONENTS = ("random", "alphabeta_d1", "alphabeta_d2", "alphabeta_d4")
 Agent = Callable[[dict[str, Any]], int]
 
 
-def train(kind: str, minutes: float, overrides: list[str]) -> Path:
-    """One run of the league spec (``league``) or of it without its league (``selfplay``)."""
+def train(kind: str, minutes: float, overrides: list[str],
+          league_overrides: tuple[str, ...] | list[str] = ()) -> Path:
+    """One run of the league spec (``league``, with ``league_overrides`` on top) or of it
+    without its league (``selfplay``)."""
     from marl.experiment import resolve
     from marl.rllib.trainer import init_ray
     from marl.run import create_run_dir
     from marl.run import train as train_run
     from marl.spec import read_spec_data, spec_from_dict
 
+    extra = list(league_overrides) if kind == "league" else []
     data = read_spec_data(SPEC, [f"stop.time_s={minutes * 60}", "evaluation.at_end=false",
-                                 "tracking.wandb.mode=disabled", *overrides])
+                                 "tracking.wandb.mode=disabled", *overrides, *extra])
     data["name"] = f"league_vs_selfplay_{kind}"
     if kind == "selfplay":
         data.pop("league", None)
@@ -190,6 +193,9 @@ def main() -> None:
                         help="random plies per side at the start of every game")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override for both runs, e.g. --set seed=3")
+    parser.add_argument("--league-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for the league run only, e.g. "
+                             "--league-set league.num_main_exploiters=0")
     parser.add_argument("--run", action="append", default=[], metavar="KIND=RUN_DIR",
                         help="evaluate existing runs (league=..., selfplay=...) instead")
     parser.add_argument("--out", type=Path,
@@ -202,7 +208,8 @@ def main() -> None:
     runs = {k: Path(v) for k, v in (r.split("=", 1) for r in args.run)}
     for kind in ("league", "selfplay"):
         if kind not in runs:
-            runs[kind] = train(kind, args.minutes, args.set)
+            runs[kind] = train(kind, args.minutes, args.set,
+                               args.league_set if kind == "league" else [])
     results: dict[str, Any] = {}
     for kind, run_dir in runs.items():
         meta = json.loads((run_dir / "checkpoints" / "latest").read_text())
@@ -238,7 +245,8 @@ def main() -> None:
           f"second seat {h2h['league_seat1']['win_rate']:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {"budget_minutes": args.minutes, "games_per_seat": args.games,
-               "opening_plies": args.opening, "overrides": args.set, "load_before": load,
+               "opening_plies": args.opening, "overrides": args.set,
+               "league_overrides": args.league_set, "load_before": load,
                "results": results, "head_to_head": h2h}
     args.out.write_text(json.dumps(payload, indent=2, default=float))
     plot(results, args.out.with_suffix(".png"))
