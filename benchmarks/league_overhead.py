@@ -1,7 +1,7 @@
 """Throughput cost of the league: plain self-play vs a league, same settings, interleaved.
 
 Connect four, PPO (batch 2000, minibatch 250, 4 epochs, 64 envs in the driver): one
-shared self-play policy, then the league of ``experiments/league_connect4.yaml``'s shape
+shared self-play policy, then a league with exploiters
 (3 learners, random, depth-1 alpha-beta), then both again; 4 iterations each, the first
 dropped as warm-up. Env steps/s per iteration; writes JSON.
 
