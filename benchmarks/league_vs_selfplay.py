@@ -33,7 +33,7 @@ Agent = Callable[[dict[str, Any]], int]
 
 
 def train(kind: str, minutes: float, overrides: list[str],
-          league_overrides: tuple[str, ...] | list[str] = ()) -> Path:
+          league_overrides: list[str] | None = None) -> Path:
     """One run of the league spec (``league``, with ``league_overrides`` on top) or of it
     without its league (``selfplay``)."""
     from marl.experiment import resolve
@@ -42,7 +42,7 @@ def train(kind: str, minutes: float, overrides: list[str],
     from marl.run import train as train_run
     from marl.spec import read_spec_data, spec_from_dict
 
-    extra = list(league_overrides) if kind == "league" else []
+    extra = list(league_overrides or []) if kind == "league" else []
     data = read_spec_data(SPEC, [f"stop.time_s={minutes * 60}", "evaluation.at_end=false",
                                  "tracking.wandb.mode=disabled", *overrides, *extra])
     data["name"] = f"league_vs_selfplay_{kind}"
@@ -208,8 +208,7 @@ def main() -> None:
     runs = {k: Path(v) for k, v in (r.split("=", 1) for r in args.run)}
     for kind in ("league", "selfplay"):
         if kind not in runs:
-            runs[kind] = train(kind, args.minutes, args.set,
-                               args.league_set if kind == "league" else [])
+            runs[kind] = train(kind, args.minutes, args.set, args.league_set)
     results: dict[str, Any] = {}
     for kind, run_dir in runs.items():
         meta = json.loads((run_dir / "checkpoints" / "latest").read_text())
