@@ -22,7 +22,8 @@ linearly to 0 over the budget (``lr_schedule: linear``), ``+ent`` the entropy we
 These name their settings against the board preset of the time (lr 3e-4, constant, no
 openings), so they train what they trained then. ``preset`` is connect four's preset as
 it is now (``envs/registry.py``: the minimal spec alone); ``preset+<lever>`` one lever on
-top of it: ``+ent`` (entropy weight annealed too), ``+epochs2``, ``+batch8k``.
+top of it: ``+ent`` (entropy weight annealed too), ``+epochs2``, ``+batch8k``,
+``+shared`` (the critic a value head on the actor's layers, ``share_encoder``).
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -92,6 +93,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "preset+ent": {"algorithm": {"entropy_schedule": "linear"}},
     "preset+epochs2": {"algorithm": {"num_epochs": 2}},
     "preset+batch8k": {"algorithm": {"train_batch_size": 8192}},
+    "preset+shared": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                             "hidden": [128], "share_encoder": True}}},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

@@ -96,6 +96,8 @@ class CriticLayout:
         team_of_policy: policy -> the one team whose agents play it (mappo only).
         widths: agent -> width of its critic input (mappo; filled in by
             ``marl.experiment.resolve`` from the env's observations).
+        time_limit: append t / time_limit to every critic input (``critic.time_feature``;
+            the env's ``max_cycles``, set by ``marl.experiment.resolve``); None: no.
     """
 
     input: Literal["own_obs", "team_obs", "state"]
@@ -103,6 +105,7 @@ class CriticLayout:
     teams: dict[str, tuple[str, ...]]
     team_of_policy: dict[str, str]
     widths: dict[str, int] = field(default_factory=dict)
+    time_limit: int | None = None
 
     def with_widths(self, widths: dict[str, int]) -> CriticLayout:
         return replace(self, widths=dict(widths))
@@ -126,7 +129,8 @@ class CriticLayout:
     def env_config(self) -> dict[str, Any]:
         """Plain data for the env adapter that puts the critic's input into infos."""
         return {"input": self.input, "with_agent_id": self.with_agent_id,
-                "teams": {team: list(members) for team, members in self.teams.items()}}
+                "teams": {team: list(members) for team, members in self.teams.items()},
+                "time_limit": self.time_limit}
 
 
 def coma_problem(entry: EnvEntry) -> str | None:

@@ -102,6 +102,7 @@ class Experiment:
         }
         if self.critic is not None:
             out["critic"] = {"input": self.critic.input, "with_agent_id": self.critic.with_agent_id,
+                             "time_limit": self.critic.time_limit,
                              "team_of_policy": dict(self.critic.team_of_policy),
                              "widths": dict(self.critic.widths)}
         return out
@@ -220,8 +221,29 @@ def _critic_widths(env: Any, api: str, layout: CriticLayout, spec: Spec) -> dict
     for members in layout.teams.values():
         for agent in members:
             width = state_size if state_size is not None else sum(sizes.get(m, 0) for m in members)
-            widths[agent] = width + (len(members) if layout.with_agent_id else 0)
+            widths[agent] = (width + (len(members) if layout.with_agent_id else 0)
+                             + (1 if layout.time_limit else 0))
     return widths
+
+
+def _with_time_limit(critic: CriticLayout | None, env: Any, api: str, spec: Spec) -> CriticLayout:
+    """``critic`` with the env's time limit, for ``algorithm.critic.time_feature``.
+
+    Raises:
+        SpecError: not mappo, not a parallel env, or an env without ``max_cycles``.
+    """
+    if critic is None or not critic.centralized:
+        raise SpecError(f"algorithm.critic.time_feature: for mappo's central critic, not "
+                        f"{spec.algorithm.name}'s; remove time_feature or use algorithm.name: "
+                        f"mappo")
+    if api != "parallel":
+        raise SpecError(f"algorithm.critic.time_feature: {spec.env.name} is turn-based; the "
+                        f"time feature counts parallel steps: remove time_feature")
+    limit = getattr(getattr(env, "unwrapped", env), "max_cycles", None)
+    if not isinstance(limit, int) or limit < 1:
+        raise SpecError(f"algorithm.critic.time_feature: {spec.env.name} declares no time "
+                        f"limit (max_cycles); remove time_feature")
+    return replace(critic, time_limit=limit)
 
 
 def resolve(spec: Spec) -> Experiment:
@@ -276,6 +298,8 @@ def resolve(spec: Spec) -> Experiment:
                     cnn_input(spec.policies.model, entry, obs_spaces[members[0]], policy)
         algorithm = get_algorithm(spec.algorithm.name)
         critic = plan_critics(spec.algorithm, entry, agents, plan)
+        if spec.algorithm.critic.time_feature:
+            critic = _with_time_limit(critic, env, api, spec)
         if critic is not None and critic.centralized:
             critic = critic.with_widths(_critic_widths(env, api, critic, spec))
             env_config = {**env_config, "critic": critic.env_config()}

@@ -171,6 +171,13 @@ class ModelSpec(_Model):
     input_norm: Literal["none", "layernorm"] = "none"
     """``layernorm``: a LayerNorm on the actor's (and an own-observation critic's) input,
     as MAPPO (mlp only)."""
+    share_encoder: bool = False
+    """ppo / ippo: the critic is one value head on the actor's encoder and hidden layers
+    (one network, as CleanRL's Atari PPO and AlphaZero; the value loss trains the shared
+    layers too, weighted by ``algorithm.vf_loss_coeff``) instead of a network of its own
+    (MAPPO's layout, the default). The learner then runs one network per row, not two.
+    ``algorithm.critic.hidden`` does not apply; mappo's and coma's critics see other
+    inputs and cannot share."""
     action_squash: Literal["clip", "tanh"] = "clip"
     """Box (continuous) actions, from a diagonal Gaussian with a learned state-independent
     log std: ``clip`` (CleanRL's and RLlib's default) samples the Gaussian in [-1, 1]
@@ -243,6 +250,13 @@ class CriticSpec(_Model):
     null disables. Replaces ``vf_clip_param`` for ippo/mappo."""
     hidden: list[int] | None = None
     """Critic MLP hidden sizes; default: ``policies.model.hidden``."""
+    time_feature: bool = False
+    """mappo on a parallel env with a time limit (``max_cycles``: MPE, SISL, butterfly):
+    append the elapsed fraction of the episode, t / max_cycles, to the critic input, so
+    the critic can tell the time-limit cut coming (Pardo et al. 2018, "Time Limits in
+    Reinforcement Learning"). Without it, a bootstrapped value at truncation
+    (``algorithm.bootstrap_truncated``) asks one critic for the value of both an early
+    and a late step of the same state."""
 
     @model_validator(mode="after")
     def _hidden(self) -> CriticSpec:
@@ -586,6 +600,10 @@ class Spec(_Model):
             if self.algorithm.symmetry_augmentation:
                 raise ValueError("algorithm.symmetry_augmentation: not with dqn (replayed "
                                  "transitions are not mirrored); set it to false")
+        if self.policies.model.share_encoder and self.algorithm.name in ("mappo", "coma", "dqn"):
+            raise ValueError(f"policies.model.share_encoder: {self.algorithm.name}'s critic "
+                             f"does not see the actor's input; remove share_encoder, or use "
+                             f"algorithm.name: ppo or ippo")
         if self.league is not None and self.algorithm.name != "ppo":
             raise ValueError(f"algorithm.name: {self.algorithm.name} does not run with a league "
                              f"yet; use name: ppo, or remove league")

@@ -1,5 +1,5 @@
 """Real short trainings of this phase's learning paths: the cnn encoder with symmetry
-augmentation on connect four, linear LR annealing, the preset path on spread, exact
+augmentation on connect four, a critic sharing the actor's encoder, linear LR annealing, the preset path on spread, exact
 epochs per module on a team game, and resume of each."""
 
 from __future__ import annotations
@@ -58,6 +58,25 @@ def test_cnn_with_mirror_augmentation_trains_evaluates_and_resumes(tmp_path: Pat
     # Mirrored rows double what the learner trains on per sampled row.
     trained = rows[-1]["train/shared/num_module_steps_trained"]
     assert trained >= 2 * 256
+
+
+def test_shared_encoder_trains_on_the_lean_sampler_and_resumes(tmp_path: Path) -> None:
+    from ray.rllib.core.rl_module.rl_module import RLModule
+    from torch import nn
+
+    run_dir = _train(tmp_path, "c4shared", {
+        "env": {"id": "competitive/connect_four-v0"},
+        "policies": {"model": {"encoder": "cnn", "conv": [[8, 3]], "hidden": [16],
+                               "share_encoder": True}},
+        "algorithm": {"train_batch_size": 256, "num_minibatches": 2, "num_epochs": 1},
+        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 2, "sampler": "lean"},
+        "stop": {"iterations": 2}})
+    ckpt = run_dir / "checkpoints" / json.loads((run_dir / "checkpoints" / "latest").read_text())["name"]
+    module = RLModule.from_checkpoint(str(ckpt / "learner_group/learner/rl_module/shared"))
+    assert len(module.critic) == 1 and isinstance(module.critic[0], nn.Linear)
+    rows = _resume(run_dir, 3)
+    assert [r["iteration"] for r in rows] == [1, 2, 3]
+    assert all(r["train/shared/num_module_steps_trained"] >= 256 for r in rows)
 
 
 def test_linear_lr_falls_towards_zero_over_stop_env_steps(tmp_path: Path) -> None:

@@ -9,6 +9,9 @@ For agent ``a`` of team ``T = (m_1, ..., m_k)`` (env agent order), at one env st
     team_obs:  [obs(a), obs(m_1), ..., obs(m_k) without a,  onehot_k(index of a in T)]
     state:     [env.state(),                                onehot_k(index of a in T)]
 
+With a time limit (``critic.time_feature``, parallel envs) one more entry follows:
+t / time_limit, t the parallel steps taken since reset (0 at reset, 1 at the cut).
+
 ``team_obs`` is agent-centric (MAPPO's "agent-specific" input): the agent's own
 observation comes first and its teammates follow in env order, so a critic shared by the
 team reads its own agent's features at the same place whichever agent it evaluates.
@@ -73,6 +76,8 @@ class _CriticInputMixin(MultiAgentEnv):
         assert spaces is not None, "the adapter's __init__ sets observation_spaces"
         self._obs_dim = {a: gym.spaces.flatdim(_actor_part(spaces[a]))
                          for a in self.possible_agents}
+        self._time_limit = critic.get("time_limit")
+        self._t = 0
 
     def _state(self) -> np.ndarray:
         try:
@@ -99,6 +104,8 @@ class _CriticInputMixin(MultiAgentEnv):
                 one_hot = np.zeros(len(self._teams[self._team_of[agent]]), np.float32)
                 one_hot[self._index[agent]] = 1.0
                 parts.append(one_hot)
+            if self._time_limit:
+                parts.append(np.array([self._t / self._time_limit], np.float32))
             out[agent] = np.concatenate(parts)
         return out
 
@@ -115,10 +122,12 @@ class _CriticInputMixin(MultiAgentEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, infos = super().reset(seed=seed, options=options)
+        self._t = 0
         return obs, self._add_critic_infos(obs, infos)
 
     def step(self, action_dict: MultiAgentDict):
         obs, rew, term, trunc, infos = super().step(action_dict)
+        self._t += 1
         return obs, rew, term, trunc, self._add_critic_infos(obs, infos)
 
 

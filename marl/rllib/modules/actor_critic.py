@@ -7,7 +7,9 @@ a pluggable encoder, one masking function.
     value_norm  running target statistics          ippo/mappo, learners only
 
 The actor and the critic are separate networks (MAPPO's layout): the policy loss has no
-path into the critic and the value loss none into the actor. The critic input is the
+path into the critic and the value loss none into the actor; with ``share_encoder`` an
+own-observation critic is instead one value head on the actor's last hidden layer
+(CleanRL's Atari layout: one network per row on the learner, both losses train it). The critic input is the
 agent's own observation (ppo, ippo) or the batch column ``critic_obs`` (mappo: team
 observations or global state, see ``marl.rllib.env.critic_input``). Env runners build
 this module with ``inference_only=True`` (``MarlPPOConfig``), so the critic, its
@@ -35,6 +37,8 @@ model_config:
     input_norm              "none" (default) | "layernorm" on the actor's (and an
                             own-obs critic's) input
     critic_hidden           critic MLP widths (default: hidden)
+    share_encoder           own-obs critic: a value head on the actor's last hidden layer
+                            (default False: a network of its own)
     critic_input            "own_obs" | "central"
     critic_obs_dim          width of ``critic_obs`` (central only)
     value_normalization     keep a ValueNorm (ippo/mappo: True; ppo: False, RLlib's GAE
@@ -208,7 +212,12 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             self.pi_log_std = nn.Parameter(torch.zeros(out_dim))
         self.central = cfg.get("critic_input", "own_obs") == "central"
         self.normalizes_values = bool(cfg.get("value_normalization", True))
-        if not self.inference_only:
+        self.share_encoder = bool(cfg.get("share_encoder", False)) and not self.central
+        if not self.inference_only and self.share_encoder:
+            # The value head on the actor's last hidden layer (pi[:-1]).
+            self.critic = nn.Sequential(_linear(width, 1, 1.0))
+            self.value_norm = ValueNorm() if self.normalizes_values else None
+        elif not self.inference_only:
             critic_hidden = list(hidden if cfg.get("critic_hidden") is None
                                  else cfg["critic_hidden"])
             if self.central:
@@ -231,13 +240,30 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
             return obs["observations"].flatten(1), obs["action_mask"]
         return obs.flatten(1), None
 
+    def _dist_inputs(self, out: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if self.continuous:  # cat(mean, log_std), the log std broadcast over the rows
+            return torch.cat([out, self.pi_log_std.expand_as(out)], dim=-1)
+        return mask_logits(out, mask)
+
+    def _trunk(self, obs: torch.Tensor) -> torch.Tensor:
+        """The actor's encoder and hidden layers: every layer of ``pi`` but its head."""
+        for layer in self.pi[:-1]:
+            obs = layer(obs)
+        return obs
+
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         obs, mask = self._own_obs(batch)
-        out = self.pi(obs)
-        if self.continuous:  # cat(mean, log_std), the log std broadcast over the rows
-            return {Columns.ACTION_DIST_INPUTS: torch.cat(
-                [out, self.pi_log_std.expand_as(out)], dim=-1)}
-        return {Columns.ACTION_DIST_INPUTS: mask_logits(out, mask)}
+        return {Columns.ACTION_DIST_INPUTS: self._dist_inputs(self.pi(obs), mask)}
+
+    def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if not self.share_encoder:
+            return self._forward(batch)
+        # One pass through the shared layers; the learner hands the embeddings to
+        # compute_values.
+        obs, mask = self._own_obs(batch)
+        embeddings = self._trunk(obs)
+        return {Columns.ACTION_DIST_INPUTS: self._dist_inputs(self.pi[-1](embeddings), mask),
+                Columns.EMBEDDINGS: embeddings}
 
     # One distribution for sampling, inference and the loss (``modules.distributions``);
     # inference takes its deterministic version (RLlib: ``to_deterministic``).
@@ -253,6 +279,10 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
         """Value of each row (normalized units when ``value_normalization``):
         V(critic_obs) (mappo) or V(own obs) (ppo, ippo)."""
+        if self.share_encoder:
+            if embeddings is None:
+                embeddings = self._trunk(self._own_obs(batch)[0])
+            return self.critic(embeddings).squeeze(-1)
         x = batch[CRITIC_OBS] if self.central else self._own_obs(batch)[0]
         return self.critic(x).squeeze(-1)
 

@@ -60,6 +60,7 @@ def actor_critic_config(exp: Experiment, policy: str,
         # ppo's critic fits raw returns (RLlib's value loss); ippo/mappo use a ValueNorm.
         "value_normalization": exp.algorithm.team_critic and algorithm.critic.value_normalization,
         "critic_hidden": list(algorithm.critic.hidden or model.hidden),
+        "share_encoder": model.share_encoder,
     }
     if model.encoder == "cnn":
         agent = agents[0]
@@ -69,6 +70,10 @@ def actor_critic_config(exp: Experiment, policy: str,
             config["obs_scale"] = cnn.scale
     layout = exp.critic
     if layout is not None and layout.centralized and policy in layout.team_of_policy:
+        if model.share_encoder:
+            raise SpecError("policies.model.share_encoder: mappo's critic sees the team's "
+                            "observations, not the actor's; remove share_encoder or use "
+                            "algorithm.name: ippo")
         config["critic_input"] = "central"
         config["critic_obs_dim"] = layout.width_of(agents, policy)
     return config

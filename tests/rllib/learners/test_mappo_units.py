@@ -17,6 +17,7 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 
+from marl.errors import SpecError
 from marl.experiment import resolve
 from marl.rllib.env.creator import make_rllib_env
 from marl.rllib.connectors.team_gae import AddCriticObs, TeamGAE
@@ -69,6 +70,34 @@ def test_spread_critic_input_is_team_obs_or_state_plus_id_at_every_step(source: 
             continue
         obs, _, _, _, infos = env.step({a: int(rng.integers(5)) for a in env.agents})
     assert infos["agent_0"][CRITIC_OBS].shape == (57,)
+
+
+def test_time_feature_appends_the_elapsed_fraction_and_restarts_at_reset() -> None:
+    spec = _spec("cooperative/spread-v0", {"name": "mappo", "critic": {"time_feature": True}})
+    env, layout = _critic_env(spec)
+    assert layout.time_limit == 25 and layout.widths["agent_0"] == 57 + 1
+    rng = np.random.default_rng(0)
+    obs, infos = env.reset(seed=3)
+    fractions = [infos["agent_0"][CRITIC_OBS][-1]]
+    while env.agents:
+        obs, _, _, trunc, infos = env.step({a: int(rng.integers(5)) for a in env.agents})
+        fractions.append(infos["agent_0"][CRITIC_OBS][-1])
+        block = np.concatenate([obs[m] for m in ("agent_1", "agent_0", "agent_2")])
+        np.testing.assert_array_equal(infos["agent_1"][CRITIC_OBS][:-1],
+                                      np.concatenate([block, _one_hot(1, 3)]))
+    np.testing.assert_allclose(fractions, np.arange(26) / 25, rtol=1e-6)
+    assert all(trunc.values())  # the cut comes at 25 / 25
+    _, infos = env.reset(seed=4)
+    assert infos["agent_2"][CRITIC_OBS][-1] == 0.0
+
+
+@pytest.mark.parametrize(("env_id", "name", "message"), [
+    ("cooperative/spread-v0", "ippo", "for mappo's central critic, not ippo's"),
+    ("competitive/connect_four-v0", "mappo", "is turn-based"),
+])
+def test_time_feature_refuses_what_it_cannot_count(env_id: str, name: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        resolve(_spec(env_id, {"name": name, "critic": {"time_feature": True}}))
 
 
 def test_tag_each_team_critic_sees_its_own_members_only() -> None:
