@@ -247,7 +247,7 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
 
     def _trunk(self, obs: torch.Tensor) -> torch.Tensor:
         """The actor's encoder and hidden layers: every layer of ``pi`` but its head."""
-        for layer in self.pi[:-1]:
+        for layer in list(self.pi.children())[:-1]:
             obs = layer(obs)
         return obs
 
