@@ -95,6 +95,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "preset+batch8k": {"algorithm": {"train_batch_size": 8192}},
     "preset+shared": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
                                              "hidden": [128], "share_encoder": True}}},
+    "preset+ent+shared": {"algorithm": {"entropy_schedule": "linear"},
+                          "policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
+                                                 "hidden": [128], "share_encoder": True}}},
+    "preset+opening0-2": {"env": {"random_opening": [0, 2]}},
+    "preset+wide": {"policies": {"model": {"encoder": "cnn", "conv": [[64, 3], [64, 3]],
+                                           "hidden": [256]}}},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

@@ -76,7 +76,8 @@ def plain_update(module: Any, batch: dict[str, Any], epochs: int, minibatches: i
             optimizer.step()
 
 
-def measure(env_id: str, rounds: int, stock: bool = False) -> dict[str, Any]:
+def measure(env_id: str, rounds: int, stock: bool = False,
+            profile: int = 0) -> dict[str, Any]:
     import torch
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
@@ -138,6 +139,22 @@ def measure(env_id: str, rounds: int, stock: bool = False) -> dict[str, Any]:
                          config.clip_param, config.vf_loss_coeff, config.entropy_coeff,
                          config.grad_clip, 3e-4)
             times["plain"].append(time.perf_counter() - start)
+        if profile:  # where one more update's time goes, after the timed rounds
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            batch_eps = copy.deepcopy(episodes)
+            profiler.enable()
+            algo.learner_group.update(
+                episodes=batch_eps, timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: steps},
+                num_epochs=config.num_epochs, minibatch_size=config.minibatch_size,
+                shuffle_batch_per_epoch=config.shuffle_batch_per_epoch)
+            profiler.disable()
+            print(f"--- {env_id}: one update under cProfile, by own time")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
+            print(f"--- {env_id}: by cumulative time")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
     finally:
         algo.stop()
         if stock_algo is not None:
@@ -154,12 +171,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--stock", action="store_true",
                         help="also time RLlib's own minibatch loop (fast_update: false)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="then profile one more update and print its top N functions")
     parser.add_argument("--out", type=Path,
                         default=REPO / "benchmarks" / "results" / "learner_speed.json")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     load = os.getloadavg()[0]
-    results = [measure(env_id, args.rounds, args.stock) for env_id in args.env or ENVS]
+    results = [measure(env_id, args.rounds, args.stock, args.profile) for env_id in args.env or ENVS]
     print(f"load before: {load:.2f}; one torch thread; medians of {args.rounds} rounds")
     stock = " stock s stock/plain" if args.stock else ""
     print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'pipeline s':>12}"

@@ -41,8 +41,9 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
             per-agent costs of ``algorithm.constraints``, ``envs.wrappers.costs``) and,
             for a user's env,
             ``"entry_point"``, ``"defaults"`` and ``"teams"``; ``"random_opening": N``
-            (turn-based envs, training only): every episode starts N random legal plies
-            per side in (``envs.wrappers.random_opening``).
+            or ``[min, max]`` (turn-based envs, training only): every episode starts N
+            (or min..max, drawn per episode) random legal plies per side in
+            (``envs.wrappers.random_opening``).
     """
     entry = entry_of(env_config)
     env = make_entry_env(entry, env_config.get("config") or {})
@@ -62,7 +63,7 @@ def make_spec_env(env_config: dict[str, Any]) -> Any:
         from envs.wrappers.random_opening import RandomOpening
 
         # On the raw game: the opening plies are moves of the game itself.
-        env = RandomOpening(env, int(env_config["random_opening"]))
+        env = RandomOpening(env, env_config["random_opening"])
     env = apply_stack(env, env_config.get("preprocess", "none"))
     if masked:
         from envs.wrappers.masks import MaskedDictObs

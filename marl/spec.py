@@ -91,6 +91,23 @@ def _check_preprocess(value: Any) -> Any:
     return value
 
 
+def _check_opening(value: Any) -> Any:
+    """``env.random_opening``: plies per side, ``N`` or ``[min, max]``, each 0..10."""
+    if isinstance(value, bool):
+        raise ValueError("give plies per side: N or [min, max]")
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                      for v in value):
+            raise ValueError(f"give plies per side as N or [min, max] of two ints, got {value}")
+        lo, hi = value
+        if not 0 <= lo <= hi <= 10 or hi == 0:
+            raise ValueError(f"[min, max] needs 0 <= min <= max <= 10 and max >= 1, got {value}")
+        return (lo, hi)
+    if isinstance(value, int) and not 0 <= value <= 10:
+        raise ValueError(f"plies per side must be 0..10, got {value}")
+    return value
+
+
 class EnvSpec(_Model):
     """The env: a registered ``id``, or your own PettingZoo env by ``entry_point``."""
 
@@ -116,11 +133,14 @@ class EnvSpec(_Model):
     y_size: 84}}, {frame_stack: 4}, {dtype: float32}, {normalize_obs: {}}]`` (wrappers and
     their arguments: ``envs.wrappers.pipeline``). Unset: the env's preset (pistonball's
     pixel pipeline), else ``none``."""
-    random_opening: int = Field(0, ge=0, le=10)
+    random_opening: Annotated[int | tuple[int, int], BeforeValidator(_check_opening)] = 0
     """Turn-based games, training only: every training episode starts this many uniformly
     random legal plies per side in (played inside reset, never trained on), so self-play
-    meets varied positions and cannot win by memorising one line. Evaluation (``marl
-    eval``, ``marl play``) starts from the game's own opening. 0: off."""
+    meets varied positions and cannot win by memorising one line. ``[min, max]``: each
+    episode draws the number of plies per side uniformly from min..max, so the policy
+    also learns the positions before ``max`` (``[0, 2]``: the empty board, 1 and 2 plies a
+    side). Evaluation (``marl eval``, ``marl play``) starts from the game's own opening.
+    0: off."""
     shaping: ShapingSpec | None = None
     """Reward shaping for parallel envs: ``{kind: inequity_aversion, alpha, beta, gamma,
     lambda}`` or ``{kind: prosocial, weight}``. Policies learn from the shaped reward;

@@ -5,7 +5,10 @@ a learner can win by memorising one line against an opponent that always answers
 same way. Engine matches vary the start with an opening book; this AEC wrapper does the
 same with uniformly random legal plies: after the env's own reset it plays ``plies``
 moves for each side (``2 * plies`` in all, so the same seat is to move as in the bare
-game), then hands the position to the players. Nobody trains on the opening plies: they
+game), then hands the position to the players. ``plies=(lo, hi)`` draws the count per
+side for each episode uniformly from ``lo..hi``: with a fixed count the players never
+decide in the positions before it (with 2 a side, never on a board of fewer than 4
+pieces), which are the positions an evaluation that opens with 1 ply a side starts from. Nobody trains on the opening plies: they
 happen inside ``reset``. Should the game end during the opening (not possible in connect
 four or tic-tac-toe with <= 2 plies a side), the env resets and tries again.
 
@@ -40,11 +43,14 @@ def legal_actions(env: Any, agent: str) -> np.ndarray:
 class RandomOpening(BaseWrapper):
     """AEC env whose episodes start ``plies`` uniformly random legal moves per side in."""
 
-    def __init__(self, env: Any, plies: int) -> None:
+    def __init__(self, env: Any, plies: int | tuple[int, int] | list[int]) -> None:
         super().__init__(env)
-        if plies < 1:
-            raise ValueError(f"random_opening needs plies >= 1, got {plies}")
-        self.plies = plies
+        lo, hi = (int(plies[0]), int(plies[1])) if isinstance(plies, (tuple, list)) else (
+            int(plies), int(plies))
+        if not 0 <= lo <= hi or hi < 1:
+            raise ValueError(f"random_opening needs plies >= 1 or [min, max] with "
+                             f"0 <= min <= max, max >= 1; got {plies}")
+        self.plies = (lo, hi)
         self._rng = np.random.default_rng()
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
@@ -59,7 +65,9 @@ class RandomOpening(BaseWrapper):
 
     def _play_opening(self) -> bool:
         """Plays the opening; False when the game ended during it."""
-        for _ in range(2 * self.plies):
+        lo, hi = self.plies
+        plies = lo if lo == hi else int(self._rng.integers(lo, hi + 1))
+        for _ in range(2 * plies):
             agent = self.env.agent_selection
             if self.env.terminations[agent] or self.env.truncations[agent]:
                 return False

@@ -69,3 +69,41 @@ def test_parallel_env_is_refused_with_one_line():
                            "stop": {"env_steps": 100}})
     with pytest.raises(SpecError, match="random_opening.*turn-based"):
         resolve(spec)
+
+
+def test_a_range_draws_the_plies_per_side_for_each_episode():
+    env = make_spec_env({"id": C4, "random_opening": [0, 2]})
+    seen = set()
+    for seed in range(60):
+        env.reset(seed=seed)
+        assert env.agent_selection == "player_0"  # an even number of plies: same mover
+        mover, other = _pieces(env)
+        assert mover == other
+        seen.add(mover)
+    assert seen == {0, 1, 2}  # the empty board too: 60 draws of 3 counts miss none
+
+
+def test_a_fixed_count_draws_as_before_and_a_range_repeats_with_the_seed():
+    # A fixed count takes no extra draw: runs of earlier versions see the same openings.
+    fixed = RandomOpening(connect_four_v3.env(), 2)
+    same = RandomOpening(connect_four_v3.env(), (2, 2))
+    for env in (fixed, same):
+        env.reset(seed=7)
+    assert np.array_equal(fixed.observe("player_0")["observation"],
+                          same.observe("player_0")["observation"])
+    seed_test(lambda: RandomOpening(connect_four_v3.env(), (0, 2)), num_cycles=50)
+
+
+@pytest.mark.parametrize("value", [[2, 1], [0, 11], [0, 0], [1, 2, 3], [0.5, 2], -1, 11, True])
+def test_bad_plies_are_refused_by_the_spec(value):
+    with pytest.raises(SpecError, match="random_opening"):
+        spec_from_dict({"name": "o", "env": {"id": C4, "random_opening": value},
+                        "stop": {"env_steps": 100}})
+
+
+def test_a_range_reaches_the_training_config_and_the_saved_spec_as_a_list():
+    spec = spec_from_dict({"name": "o", "env": {"id": C4, "random_opening": [0, 2]},
+                           "stop": {"env_steps": 100}})
+    assert tuple(resolve(spec).env_config["random_opening"]) == (0, 2)
+    assert spec.to_dict()["env"]["random_opening"] == [0, 2]
+    assert spec_from_dict(spec.to_dict()).env.random_opening == (0, 2)
