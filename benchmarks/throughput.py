@@ -8,7 +8,8 @@ the machine hits all of them alike:
               unmeasured iteration, then ``--iters`` measured ``marl train`` iterations
 
 The learner (in this process) uses one torch thread in every setup. Learning settings
-are fixed (batch 2000, minibatch 256, 5 epochs, [256, 256] MLP): only
+are fixed (batch 2000, minibatch 256, 5 epochs, [256, 256] MLP; no training openings on
+turn-based games): only
 system efficiency differs. A setup's ratio in a round is its median env steps/s over the
 round's iterations divided by that round's raw env steps/s; reported: the median over
 rounds. The learner's own speed (env steps of one batch / seconds of one PPO update on
@@ -41,6 +42,15 @@ FIXED = {
     "algorithm": {"train_batch_size": 2000, "minibatch_size": 256, "num_epochs": 5},
     "policies": {"model": {"hidden": [256, 256]}},
 }
+
+
+def fixed_env(env_id: str) -> dict:
+    """The spec's env section: the id, and for turn-based envs no training openings (a
+    preset's ``random_opening`` plays plies inside reset that count as no env step, where
+    the raw env counts every ply)."""
+    return {"id": env_id, **({"random_opening": 0} if check_env_id(env_id).api == "aec" else {})}
+
+
 # Setups compared (spec overrides). ``stock-best``: the best stock settings measured on
 # this machine (docs/benchmarks.md); envs per runner: the registry default (16 / 64).
 SETUPS: dict[str, list[str]] = {
@@ -87,7 +97,7 @@ def make_trainer(env_id: str, overrides: list[str]):
     from marl.spec import _merge as merge
     from marl.spec import parse_overrides, spec_from_dict
 
-    data = merge({"name": "throughput", "env": {"id": env_id}, **FIXED,
+    data = merge({"name": "throughput", "env": fixed_env(env_id), **FIXED,
                   # Logical CPUs for Ray: every setup's runners placed at once (idle
                   # while another setup is measured); the machine has what it has.
                   "resources": {"num_cpus": 16}}, parse_overrides(overrides))
@@ -109,7 +119,7 @@ def measure_sampling(env_id: str, rounds: int, raw_seconds: float) -> dict:
     from marl.rllib.perf import runner_cpu_rates
     from marl.spec import spec_from_dict
 
-    spec = spec_from_dict({"name": "sampling", "env": {"id": env_id}, **FIXED})
+    spec = spec_from_dict({"name": "sampling", "env": fixed_env(env_id), **FIXED})
     raw = [raw_cpu_steps_per_s(env_id, raw_seconds, seed=r) for r in range(rounds)]
     rates = runner_cpu_rates(resolve(spec), rounds)
     row = {"env": env_id, "setup": "sampling-cpu", "raw_cpu_steps_per_s": raw,
