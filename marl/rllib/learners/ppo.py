@@ -7,7 +7,7 @@
 1. **Time limits bootstrap** (``marl.rllib.connectors.time_limit``): a truncated agent
    is not terminated; its GAE bootstraps V(s_T). Off with
    ``algorithm.bootstrap_truncated: false``.
-2. **Adam eps 1e-5** (CleanRL, MAPPO) instead of torch's 1e-8, fused (``adam``).
+2. **Adam eps 1e-5** (CleanRL, MAPPO) instead of torch's 1e-8.
 3. **Symmetry augmentation** (``algorithm.symmetry_augmentation``,
    ``marl.rllib.connectors.symmetry``): mirrored rows appended after GAE.
 4. **Exactly ``num_epochs`` passes per module** (``PerModuleEpochs``). RLlib's
@@ -41,7 +41,7 @@ Settings ride in ``config.learner_config_dict["marl"]``. ``MappoTorchLearner``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -68,19 +68,10 @@ from ray.rllib.utils.typing import ParamDict
 from marl.rllib.connectors.team_gae import TeamGAE
 from marl.rllib.connectors.time_limit import BootstrapTruncated
 
-__all__ = ["ADAM_EPS", "MarlPPOConfig", "adam", "ModuleRows", "PPOLearner", "PerModuleEpochs",
+__all__ = ["ADAM_EPS", "MarlPPOConfig", "ModuleRows", "PPOLearner", "PerModuleEpochs",
            "TensorMinibatches", "minibatch_edges"]
 
 ADAM_EPS = 1e-5
-
-
-def adam(params: Sequence[Any]) -> torch.optim.Adam:
-    """Adam with eps 1e-5, fused into one kernel where torch has one for the parameters
-    (float tensors on CPU or CUDA): the same update as the per-tensor loop, which was
-    about a tenth of a CPU learner's update (``benchmarks/learner_speed.py --profile``)."""
-    fused = bool(params) and all(p.dtype.is_floating_point and p.device.type in ("cpu", "cuda")
-                                 for p in params)
-    return torch.optim.Adam(params, eps=ADAM_EPS, fused=fused or None)
 
 
 def minibatch_edges(rows: int, num_minibatches: int) -> list[int]:
@@ -265,7 +256,8 @@ class PPOLearner(PPOTorchLearner):
     def configure_optimizers_for_module(self, module_id: str, config: Any = None) -> None:
         module = self.module[module_id]
         params = self.get_parameters(module)
-        self.register_optimizer(module_id=module_id, optimizer=adam(params),
+        self.register_optimizer(module_id=module_id,
+                                optimizer=torch.optim.Adam(params, eps=ADAM_EPS),
                                 params=params, lr_or_lr_schedule=config.lr)
 
     def _create_iterator_if_necessary(self, *, training_data: Any, num_total_minibatches: int = 0,

@@ -114,7 +114,6 @@ def test_lean_update_matches_rllibs_loop(ray_session, algorithm: str, extra: dic
     try:
         ours, theirs = lean.learner_group._learner, stock.learner_group._learner
         theirs.module.set_state(ours.module.get_state())  # same initial weights
-        assert all(opt.defaults["fused"] for opt in ours._named_optimizers.values())
         episodes = synchronous_parallel_sample(
             worker_set=lean.env_runner_group, max_env_steps=300, _uses_new_env_runners=True)
         steps = sum(len(e) for e in episodes)
