@@ -68,6 +68,10 @@ def _mlp(**algorithm: Any) -> dict[str, Any]:
             "env": {"random_opening": 0}, "algorithm": {**_OLD_BOARD, **algorithm}}
 
 
+# The preset's cnn with the critic as a value head on the actor's layers (a spec's model
+# replaces the preset's whole, so the layers are repeated here).
+_SHARED_CNN = {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]], "hidden": [128],
+                         "share_encoder": True}}
 VARIANTS: dict[str, dict[str, Any]] = {
     "mlp": _mlp(),
     "mlp+mirror": _mlp(symmetry_augmentation=True),
@@ -93,18 +97,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "preset+ent": {"algorithm": {"entropy_schedule": "linear"}},
     "preset+epochs2": {"algorithm": {"num_epochs": 2}},
     "preset+batch8k": {"algorithm": {"train_batch_size": 8192}},
-    "preset+shared": {"policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                             "hidden": [128], "share_encoder": True}}},
-    "preset+ent+shared": {"algorithm": {"entropy_schedule": "linear"},
-                          "policies": {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]],
-                                                 "hidden": [128], "share_encoder": True}}},
+    "preset+shared": {"policies": _SHARED_CNN},
+    "preset+ent+shared": {"algorithm": {"entropy_schedule": "linear"}, "policies": _SHARED_CNN},
     "preset+opening0-2": {"env": {"random_opening": [0, 2]}},
-    "preset+shared+opening0-2": {"env": {"random_opening": [0, 2]},
-                                 "policies": {"model": {"encoder": "cnn",
-                                                        "conv": [[32, 3], [32, 3]],
-                                                        "hidden": [128], "share_encoder": True}}},
-    "preset+wide": {"policies": {"model": {"encoder": "cnn", "conv": [[64, 3], [64, 3]],
-                                           "hidden": [256]}}},
+    "preset+shared+opening0-2": {"env": {"random_opening": [0, 2]}, "policies": _SHARED_CNN},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

@@ -5,11 +5,11 @@ a learner can win by memorising one line against an opponent that always answers
 same way. Engine matches vary the start with an opening book; this AEC wrapper does the
 same with uniformly random legal plies: after the env's own reset it plays ``plies``
 moves for each side (``2 * plies`` in all, so the same seat is to move as in the bare
-game), then hands the position to the players. ``plies=(lo, hi)`` draws the count per
-side for each episode uniformly from ``lo..hi``: with a fixed count the players never
-decide in the positions before it (with 2 a side, never on a board of fewer than 4
-pieces), which are the positions an evaluation that opens with 1 ply a side starts from. Nobody trains on the opening plies: they
-happen inside ``reset``. Should the game end during the opening (not possible in connect
+game), then hands the position to the players. Nobody trains on the opening plies: they
+happen inside ``reset``. ``plies=(lo, hi)`` draws the count per side for each episode
+uniformly from ``lo..hi``: with a fixed count the players never decide in the positions
+before it (with 2 a side, never on a board of fewer than 4 pieces), where an evaluation
+that opens with 1 ply a side starts. Should the game end during the opening (not possible in connect
 four or tic-tac-toe with <= 2 plies a side), the env resets and tries again.
 
 Training only: evaluation plays its own openings (``benchmarks/*connect4*.py

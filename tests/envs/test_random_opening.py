@@ -83,14 +83,24 @@ def test_a_range_draws_the_plies_per_side_for_each_episode():
     assert seen == {0, 1, 2}  # the empty board too: 60 draws of 3 counts miss none
 
 
-def test_a_fixed_count_draws_as_before_and_a_range_repeats_with_the_seed():
-    # A fixed count takes no extra draw: runs of earlier versions see the same openings.
-    fixed = RandomOpening(connect_four_v3.env(), 2)
-    same = RandomOpening(connect_four_v3.env(), (2, 2))
-    for env in (fixed, same):
-        env.reset(seed=7)
-    assert np.array_equal(fixed.observe("player_0")["observation"],
-                          same.observe("player_0")["observation"])
+@pytest.mark.parametrize("plies", [2, (2, 2)])
+def test_a_fixed_count_plays_the_openings_of_earlier_versions(plies):
+    # Earlier versions drew only the moves, one rng.choice per ply from the seed's rng:
+    # a fixed count must take no extra draw, so a resumed old run sees the same openings.
+    for seed in range(5):
+        env = RandomOpening(connect_four_v3.env(), plies)
+        env.reset(seed=seed)
+        ref = connect_four_v3.env()
+        ref.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        for _ in range(4):
+            mask = ref.observe(ref.agent_selection)["action_mask"]
+            ref.step(int(rng.choice(np.flatnonzero(mask))))
+        assert np.array_equal(env.observe("player_0")["observation"],
+                              ref.observe("player_0")["observation"])
+
+
+def test_a_range_repeats_with_the_seed():
     seed_test(lambda: RandomOpening(connect_four_v3.env(), (0, 2)), num_cycles=50)
 
 
