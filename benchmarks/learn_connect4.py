@@ -23,7 +23,8 @@ These name their settings against the board preset of the time (lr 3e-4, constan
 openings), so they train what they trained then. ``preset`` is connect four's preset as
 it is now (``envs/registry.py``: the minimal spec alone); ``preset+<lever>`` one lever on
 top of it: ``+ent`` (entropy weight annealed too), ``+epochs2``, ``+batch8k``,
-``+shared`` (the critic a value head on the actor's layers, ``share_encoder``).
+``+shared`` (the critic a value head on the actor's layers, ``share_encoder``),
+``+threats`` (connect four's threat planes as input, ``policies.model.features``).
 
 The variants ``reinforce`` and ``dqn`` are the textbook baselines as reference rows (the
 same MLP, the same self-play of one shared policy): what PPO buys over a Monte-Carlo
@@ -72,6 +73,8 @@ def _mlp(**algorithm: Any) -> dict[str, Any]:
 # replaces the preset's whole, so the layers are repeated here).
 _SHARED_CNN = {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]], "hidden": [128],
                          "share_encoder": True}}
+_THREATS_CNN = {"model": {"encoder": "cnn", "conv": [[32, 3], [32, 3]], "hidden": [128],
+                          "features": "threats"}}
 VARIANTS: dict[str, dict[str, Any]] = {
     "mlp": _mlp(),
     "mlp+mirror": _mlp(symmetry_augmentation=True),
@@ -101,6 +104,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "preset+ent+shared": {"algorithm": {"entropy_schedule": "linear"}, "policies": _SHARED_CNN},
     "preset+opening0-2": {"env": {"random_opening": [0, 2]}},
     "preset+shared+opening0-2": {"env": {"random_opening": [0, 2]}, "policies": _SHARED_CNN},
+    # The preset's cnn with connect four's threat planes as input (policies.model.features).
+    "preset+threats": {"policies": _THREATS_CNN},
     "reinforce": {"algorithm": {"name": "reinforce"}},
     "dqn": {"algorithm": {"name": "dqn"}},
 }

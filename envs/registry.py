@@ -47,6 +47,8 @@ class EnvEntry:
         actions: ``discrete`` or ``continuous`` (Box), for ``marl envs list``; the
             conformance tests check it against the built env.
         observations: ``vector``, ``image`` (H, W, C pixels) or ``board``.
+        features: board feature planes the cnn encoder may add for this env
+            (``policies.model.features``; ``threats``: connect four's winning cells).
         custom: a user's env (``env.entry_point`` or ``register``), not a built-in one:
             env runners build it from its entry point (they never saw the registration),
             and ``api``/``masked``/``actions``/``observations`` are detected from the env.
@@ -65,6 +67,7 @@ class EnvEntry:
     preset: dict[str, Any] = field(default_factory=dict)
     actions: Literal["discrete", "continuous"] = "discrete"
     observations: Literal["vector", "image", "board"] = "vector"
+    features: tuple[str, ...] = ()
     custom: bool = False
 
     @property
@@ -124,6 +127,7 @@ _ENTRIES = [
         board=(6, 7, 2),
         observations="board",
         symmetry="mirror_lr",
+        features=("threats",),
         preset=_CONNECT_FOUR_PRESET,
     ),
     EnvEntry(

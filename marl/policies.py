@@ -93,6 +93,7 @@ class CnnInput:
     board: tuple[int, int, int]
     scale: float
     conv: tuple[tuple[int, ...], ...]
+    features: str = "none"
 
 
 def cnn_input(model: ModelSpec, entry: EnvEntry, space: Any, policy: str) -> CnnInput:
@@ -108,6 +109,10 @@ def cnn_input(model: ModelSpec, entry: EnvEntry, space: Any, policy: str) -> Cnn
     import gymnasium as gym
     import numpy as np
 
+    if model.features != "none" and model.features not in entry.features:
+        offered = ", ".join(entry.features) or "none"
+        raise SpecError(f"policies.model.features: {model.features} is not offered by "
+                        f"{entry.id} (its board features: {offered}); remove features")
     if entry.board is not None:
         h, w, c = (int(x) for x in entry.board)
         scale = 1.0
@@ -131,4 +136,4 @@ def cnn_input(model: ModelSpec, entry: EnvEntry, space: Any, policy: str) -> Cnn
             raise SpecError(f"policies.model.conv: {[list(e) for e in conv]} does not fit "
                             f"the {h}x{w}x{c} observation of policy {policy!r}; use smaller "
                             f"kernels or strides, or a larger image (env.preprocess resize)")
-    return CnnInput((h, w, c), scale, conv)
+    return CnnInput((h, w, c), scale, conv, model.features)

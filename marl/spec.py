@@ -184,6 +184,14 @@ class ModelSpec(_Model):
     ``[[channels, kernel, stride], ...]``, unpadded (Nature-CNN style); entries may mix.
     Unset: ``[[64, 3], [64, 3]]`` on a board, Nature-CNN ``[[32, 8, 4], [64, 4, 2],
     [64, 3, 1]]`` on an image."""
+    features: Literal["none", "threats"] = "none"
+    """cnn on a board whose env declares them (``marl envs list --json``; connect four):
+    ``threats`` appends three planes computed from the board inside the network, with no
+    learned weights: the empty cells where the player to move would complete four, those
+    where the opponent would, and the playable cells (the lowest empty cell of each
+    column). What a 1-ply search reads off the board (a win to take, a win to block, a
+    move that lets the opponent win on the cell above) becomes input rather than
+    something to discover (``marl.rllib.modules.board_features``)."""
     hidden: list[int] = Field(default_factory=lambda: [256, 256])
     """Hidden layer sizes of the actor and critic MLPs (after the conv layers for cnn)."""
     activation: Literal["tanh", "relu"] = "tanh"
@@ -216,6 +224,9 @@ class ModelSpec(_Model):
             raise ValueError("conv must be a non-empty list of [channels, odd kernel] (same "
                              "padding) or [channels, kernel, stride] (no padding), e.g. "
                              "[[64, 3], [64, 3]] or [[32, 8, 4], [64, 4, 2], [64, 3, 1]]")
+        if self.features != "none" and self.encoder != "cnn":
+            raise ValueError(f"features: {self.features} are board planes for the cnn "
+                             f"encoder; set encoder: cnn or remove features")
         if self.encoder == "cnn" and self.input_norm != "none":
             raise ValueError("input_norm is for the mlp encoder; remove it or use encoder: mlp")
         return self

@@ -299,6 +299,7 @@ def envs_list(
                                "observation": "", "action": "", "actions": entry.actions,
                                "observations": entry.observations,
                                "board": list(entry.board) if entry.board else None,
+                               "features": list(entry.features),
                                "action_size": None}
         if spaces:
             env = make_spec_env({"id": env_id})

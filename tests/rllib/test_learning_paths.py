@@ -1,5 +1,5 @@
 """Real short trainings of this phase's learning paths: the cnn encoder with symmetry
-augmentation on connect four, a critic sharing the actor's encoder, linear LR annealing, the preset path on spread, exact
+augmentation on connect four, its threat planes, a critic sharing the actor's encoder, linear LR annealing, the preset path on spread, exact
 epochs per module on a team game, and resume of each."""
 
 from __future__ import annotations
@@ -77,6 +77,27 @@ def test_shared_encoder_trains_on_the_lean_sampler_and_resumes(tmp_path: Path) -
     rows = _resume(run_dir, 3)
     assert [r["iteration"] for r in rows] == [1, 2, 3]
     assert all(r["train/shared/num_module_steps_trained"] >= 256 for r in rows)
+
+
+def test_threat_planes_train_on_the_lean_sampler_evaluate_and_resume(tmp_path: Path) -> None:
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    from marl.rllib.modules.board_features import ThreatPlanes
+
+    run_dir = _train(tmp_path, "c4threats", {
+        "env": {"id": "competitive/connect_four-v0"},
+        "policies": {"model": {"encoder": "cnn", "conv": [[8, 3]], "hidden": [16],
+                               "features": "threats"}},
+        "algorithm": {"train_batch_size": 256, "num_minibatches": 2, "num_epochs": 1},
+        "resources": {"num_env_runners": 0, "num_envs_per_env_runner": 2, "sampler": "lean"},
+        "stop": {"iterations": 2}})
+    ckpt = run_dir / "checkpoints" / json.loads((run_dir / "checkpoints" / "latest").read_text())["name"]
+    module = RLModule.from_checkpoint(str(ckpt / "learner_group/learner/rl_module/shared"))
+    assert isinstance(module.pi[1], ThreatPlanes) and module.pi[2].in_channels == 5
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert {r["actions"] for r in summary["evaluation"]} == {"sampled", "greedy"}
+    rows = _resume(run_dir, 3)
+    assert [r["iteration"] for r in rows] == [1, 2, 3]
 
 
 def test_linear_lr_falls_towards_zero_over_stop_env_steps(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def q_module_specs(exp: Experiment) -> dict[str, RLModuleSpec]:
             continue
         model = {k: v for k, v in actor_critic_config(exp, policy).items()
                  if k in ("encoder", "hidden", "activation", "input_norm", "board", "conv",
-                          "obs_scale")}
+                          "obs_scale", "features")}
         model["epsilon"] = [[0, dqn.epsilon_start], [dqn.epsilon_steps, dqn.epsilon_end]]
         model["double_q"] = dqn.double_q
         model["dueling"] = dqn.dueling

@@ -19,7 +19,7 @@ Encoders (``model_config["encoder"]``), for the actor and an own-observation cri
 
     mlp   [LayerNorm] -> Linear-act per ``hidden`` width
     cnn   the flat observation viewed as its board or image (H, W, C), times
-          ``obs_scale`` -> Conv2d-ReLU per ``conv`` entry ([channels, k]: k x k, same
+          ``obs_scale`` [-> fixed feature planes] -> Conv2d-ReLU per ``conv`` entry ([channels, k]: k x k, same
           padding; [channels, k, stride]: unpadded, strided, as the Nature CNN) ->
           flatten (width found by a forward pass of zeros) -> Linear-act per ``hidden``
 
@@ -32,6 +32,8 @@ model_config:
     hidden, activation      hidden widths after the encoder; tanh | relu
     conv, board             cnn: [[channels, kernel(, stride)], ...] and the board's or
                             image's [H, W, C]
+    features                cnn on a board: "none" (default) | "threats" (fixed planes
+                            added before the first conv, ``modules.board_features``)
     obs_scale               cnn: factor on the observation (1/255 for uint8 pixels;
                             default 1)
     input_norm              "none" (default) | "layernorm" on the actor's (and an
@@ -69,6 +71,7 @@ from torch import nn
 
 from marl.policies import BOARD_CONV
 from marl.rllib.env.critic_input import CRITIC_OBS
+from marl.rllib.modules.board_features import FEATURE_PLANES, ThreatPlanes
 from marl.rllib.modules.distributions import action_distribution
 from marl.rllib.modules.value_norm import ValueNorm
 
@@ -121,11 +124,13 @@ def _conv(in_channels: int, entry: list[int] | tuple[int, ...]) -> nn.Conv2d:
     return conv
 
 
-def conv_layers(board: tuple[int, ...] | list[int], conv: Any,
-                scale: float = 1.0) -> tuple[list[nn.Module], int]:
+def conv_layers(board: tuple[int, ...] | list[int], conv: Any, scale: float = 1.0,
+                features: str = "none") -> tuple[list[nn.Module], int]:
     """The cnn encoder's layers up to the flatten, and their output width.
 
-    The width comes from a forward pass of one zero observation, not from a formula.
+    ``features`` (``threats``) adds fixed planes to the board before the first conv
+    (``marl.rllib.modules.board_features``). The width comes from a forward pass of one
+    zero observation, not from a formula.
 
     Raises:
         ValueError: the kernels and strides do not fit the board (an output side < 1).
@@ -133,6 +138,9 @@ def conv_layers(board: tuple[int, ...] | list[int], conv: Any,
     h, w, c = (int(x) for x in board)
     layers: list[nn.Module] = [_Board((h, w, c), scale)]
     channels = c
+    if features != "none":
+        layers.append(ThreatPlanes())
+        channels += FEATURE_PLANES[features]
     for entry in conv:
         layers += [_conv(channels, entry), nn.ReLU()]
         channels = int(entry[0])
@@ -159,7 +167,8 @@ def encoder_layers(in_dim: int, cfg: dict[str, Any], hidden: list[int], activati
         if not board or math.prod(board) != in_dim:
             raise ValueError(f"cnn encoder: board {board} does not hold {in_dim} inputs")
         layers, in_dim = conv_layers(board, cfg.get("conv") or BOARD_CONV,
-                                     float(cfg.get("obs_scale", 1.0)))
+                                     float(cfg.get("obs_scale", 1.0)),
+                                     cfg.get("features", "none"))
     elif input_norm == "layernorm":
         layers.append(nn.LayerNorm(in_dim))
     for width in hidden:

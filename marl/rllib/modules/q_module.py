@@ -16,7 +16,7 @@ is not used.
 the greedy ``ACTIONS``: marl's evaluation (``marl.rllib.inference``) acts on them, and
 argmax of them is the greedy action. Encoders and ``model_config`` as
 ``marl.rllib.modules.actor_critic`` (``encoder``, ``hidden``, ``activation``,
-``input_norm``, ``conv``, ``board``, ``obs_scale``), plus ``epsilon``: RLlib's schedule
+``input_norm``, ``conv``, ``board``, ``obs_scale``, ``features``), plus ``epsilon``: RLlib's schedule
 ``[[0, start], [steps, end]]`` (env steps), ``double_q`` and ``dueling`` (default true:
 ``q`` is a ``DuelingQ``, value and advantage heads on the encoder; false: one linear Q
 head). Masking acts on the combined Q, so the advantages' mean also counts illegal

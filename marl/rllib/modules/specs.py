@@ -66,6 +66,8 @@ def actor_critic_config(exp: Experiment, policy: str,
         agent = agents[0]
         cnn = cnn_input(model, exp.entry, exp.observation_spaces[agent], policy)
         config.update(board=list(cnn.board), conv=[list(c) for c in cnn.conv])
+        if cnn.features != "none":
+            config["features"] = cnn.features
         if cnn.scale != 1.0:
             config["obs_scale"] = cnn.scale
     layout = exp.critic
