@@ -52,7 +52,7 @@ class ThreatPlanes(nn.Module):
     def _wins(self, own: torch.Tensor, other: torch.Tensor,
               empty: torch.Tensor) -> torch.Tensor:
         """Empty cells that complete a line of three ``own`` pieces and no ``other``."""
-        kernels = self.kernels
+        kernels: torch.Tensor = self.kernels  # type: ignore[assignment]
         # Pad right and bottom by 3 so every line starting inside the board is counted;
         # lines leaving the board cover padding, which is "other" (never a win).
         h, w = own.shape[-2:]
