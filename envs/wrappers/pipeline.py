@@ -246,11 +246,38 @@ def check_pipeline(steps: Any) -> list[Step]:
 def apply_pipeline(env: Any, steps: Any) -> Any:
     """Wrap ``env`` in each step of a declared pipeline, first step innermost.
 
+    A parallel env that PettingZoo converted from an AEC env (``aec_to_parallel``: MPE,
+    SISL, butterfly) gets the pipeline's leading per-observation steps (``_ON_AEC``:
+    SuperSuit's observation lambdas, which it applies to the AEC env itself) on its AEC
+    env, converted back once by ``LeanAecToParallel`` (SuperSuit's own conversion runs
+    them twice per agent per step); the rest (``frame_stack`` and other stateful steps,
+    whose AEC form updates one agent per move) wrap the parallel env as before.
+
     Raises:
         PreprocessError: a malformed step, or one the env's spaces do not take (SuperSuit
             asserts on them), naming the step and the space it got.
     """
-    for index, step in enumerate(check_pipeline(steps), start=1):
+    from pettingzoo.utils.conversions import aec_to_parallel_wrapper
+
+    from envs.wrappers.lean_parallel import LeanAecToParallel
+
+    checked = check_pipeline(steps)
+    lead = 0
+    while lead < len(checked) and checked[lead].name in _ON_AEC:
+        lead += 1
+    if lead and isinstance(env, aec_to_parallel_wrapper):
+        env = LeanAecToParallel(_wrap(env.aec_env, checked[:lead], 1))
+        return _wrap(env, checked[lead:], lead + 1)
+    return _wrap(env, checked, 1)
+
+
+# Stateless per-observation steps: SuperSuit's observation lambdas.
+_ON_AEC = frozenset({"color_reduction", "resize", "dtype", "normalize_obs", "flatten",
+                     "reshape"})
+
+
+def _wrap(env: Any, steps: list[Step], first: int) -> Any:
+    for index, step in enumerate(steps, start=first):
         kwargs = dict(step.kwargs)
         if step.name == "reshape":
             kwargs["shape"] = tuple(kwargs["shape"])  # SuperSuit wants a tuple

@@ -22,13 +22,16 @@ def test_a_minimal_spec_gets_the_env_preset() -> None:
     assert (alg.train_batch_size, alg.num_minibatches, alg.num_epochs) == (4096, 4, 4)
     assert spec.resources.num_envs_per_env_runner == 16
     # connect four's own: cnn, an annealed 2e-3, random openings in training
-    assert spec.policies.model.encoder == "cnn" and spec.policies.model.conv == [[32, 3], [32, 3]]
+    model = spec.policies.model
+    assert model.encoder == "cnn" and model.conv == [[32, 3], [32, 3]]
+    assert model.features == "threats"
     assert (alg.lr, alg.lr_schedule, spec.env.random_opening) == (2e-3, "linear", 2)
     ttt = spec_from_dict({"name": "m", "env": {"id": "competitive/tictactoe-v0"}})
     assert ttt.env.random_opening == 0 and ttt.algorithm.lr_schedule == "constant"
     # a spec's own model is kept whole (no cnn under its mlp widths)
     own = spec_from_dict({"name": "m", "env": C4, "policies": {"model": {"hidden": [64]}}})
     assert own.policies.model.encoder == "mlp" and own.policies.model.hidden == [64]
+    assert own.policies.model.features == "none"  # threats need the preset's cnn
     # dqn anneals over stop.env_steps only: the preset's schedule is not its
     dqn = spec_from_dict({"name": "m", "env": C4, "algorithm": {"name": "dqn"},
                           "resources": {"sampler": "stock"}})
