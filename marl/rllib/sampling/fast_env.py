@@ -31,8 +31,9 @@ Nothing here imports Ray.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
+
+from envs.wrappers.lean_parallel import cycle
 
 __all__ = ["FastParallel", "FastAecReads", "speed_up_aec", "speed_up_parallel"]
 
@@ -70,22 +71,10 @@ class FastParallel:
         return obs, dict(**env.infos)
 
     def step(self, actions: dict[str, Any]):
-        env = self.aec_env
-        rewards: dict[str, float] = defaultdict(int)
-        for agent in env.agents:
-            # The raw env cycles in `agents` order, as the wrapper asserts.
-            env.step(actions[agent])
-            for a in env.agents:
-                rewards[a] += env.rewards[a]
-        terminations = dict(**env.terminations)
-        truncations = dict(**env.truncations)
-        infos = dict(**env.infos)
-        observations = {a: env.observe(a) for a in env.agents}
-        while env.agents and (env.terminations[env.agent_selection]
-                              or env.truncations[env.agent_selection]):
-            env.step(None)
-        self.agents = env.agents
-        return observations, rewards, terminations, truncations, infos
+        # The raw env cycles in `agents` order, as the wrapper asserts.
+        result = cycle(self.aec_env, actions)
+        self.agents = self.aec_env.agents
+        return result
 
     def state(self) -> Any:
         return self.aec_env.state()
