@@ -12,18 +12,22 @@ dynamics, observed faster: PettingZoo copies each piston's crop out of a locked 
 surface view (about 0.25 ms a piston, twice per step through ``aec_to_parallel``); here
 the screen is copied once per frame (``pygame.image.tobytes``, ~0.75 ms) and each crop
 is a slice of it, and the parallel env is ``envs.wrappers.lean_parallel`` (one observe
-per piston per step). Its preset declares the pixel pipeline (see ``envs.registry``). In knights-archers-zombies agents die; ``knights_archers_zombies``
-wraps it in black death (``envs.wrappers.black_death``): a dead agent stays, observes
-zeros and gets reward 0 until the episode ends, so every agent acts at every step.
+per piston per step). Its preset declares the pixel pipeline (see ``envs.registry``).
+
+In knights-archers-zombies agents die; ``knights_archers_zombies`` wraps it in black death
+(``envs.wrappers.black_death``): a dead agent stays, observes zeros and gets reward 0
+until the episode ends, so every agent acts at every step.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 __all__ = ["knights_archers_zombies", "pistonball", "pistonball_aec"]
 
 
+@functools.cache
 def _fast_observe_class() -> type:
     """pistonball's ``raw_env`` whose ``observe`` slices one copy of the screen per
     drawn frame (the screen only changes in ``draw``/``draw_background``)."""
@@ -59,17 +63,11 @@ def _fast_observe_class() -> type:
     return FastObservePistonball
 
 
-_FAST_CLASS: type | None = None
-
-
 def pistonball_aec(**kwargs: Any) -> Any:
     """``pistonball_v6.env(**kwargs)`` (the same wrappers) on the fast-observing raw env."""
     from pettingzoo.utils import wrappers
 
-    global _FAST_CLASS
-    if _FAST_CLASS is None:
-        _FAST_CLASS = _fast_observe_class()
-    env = _FAST_CLASS(**kwargs)
+    env = _fast_observe_class()(**kwargs)
     if env.continuous:
         env = wrappers.ClipOutOfBoundsWrapper(env)
     else:

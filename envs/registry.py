@@ -98,8 +98,8 @@ _BOARD_PRESET = {
 # Connect four: the board preset with what trained it best in 15 minutes of self-play here
 # (benchmarks/learn_connect4.py, docs/benchmarks.md): the board kept as a board (two 3x3
 # conv layers of 32, one hidden layer of 128) with the threat planes in front of it
-# (features: threats; each side's winning cells and the playable cells: 0.88-0.90 vs
-# depth 1 on each seat over seeds 5 and 6, where the bare board got 0.38-0.63), lr 2e-3
+# (features: threats; each side's winning cells and the playable cells: 0.80-0.90 vs
+# depth 1 on each seat over seeds 5, 6 and 7, where the bare board got 0.32-0.78), lr 2e-3
 # falling linearly to 0 over the stop budget, and training games that start 2 random
 # plies a side in (env.random_opening; evaluation plays its own openings).
 _CONNECT_FOUR_PRESET = {
