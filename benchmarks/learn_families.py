@@ -1,7 +1,7 @@
 """The standard families for a fixed wall-clock budget each: pistonball (20 agents,
-pixels through a declared SuperSuit pipeline, cnn), multiwalker (continuous actions) and
-hanabi (2 players) when it is registered; then fresh episodes with greedy and sampled
-actions beside uniform random (``marl eval``'s rows).
+pixels through a declared SuperSuit pipeline, cnn), multiwalker and waterworld
+(continuous actions) and hanabi (2 players) when it is registered; then fresh episodes
+with greedy and sampled actions beside uniform random (``marl eval``'s rows).
 
 Each run is a minimal spec (``name``, ``seed``, ``env.id``, ``stop.time_s``, plus the
 overrides below): the env's registry preset does the rest. Runs go one after the other
@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
     "pistonball": ("cooperative/pistonball-v0", {}),
     "multiwalker": ("cooperative/multiwalker-v0", {}),
+    "waterworld": ("cooperative/waterworld-v0", {}),
     "hanabi": ("cooperative/hanabi-v0", {"algorithm": {"name": "mappo"}}),
 }
 

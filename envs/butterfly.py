@@ -7,12 +7,15 @@
 | cooperative/knights_archers_zombies-v0  | 2 archers,   | 27x5 float          | 6       |
 |                                         | 2 knights    | (obs_method=vector) |         |
 
-``pistonball`` is PettingZoo's pistonball_v6 with the same observations, rewards and
-dynamics, observed faster: PettingZoo copies each piston's crop out of a locked pygame
-surface view (about 0.25 ms a piston, twice per step through ``aec_to_parallel``); here
-the screen is copied once per frame (``pygame.image.tobytes``, ~0.75 ms) and each crop
-is a slice of it, and the parallel env is ``envs.wrappers.lean_parallel`` (one observe
-per piston per step). Its preset declares the pixel pipeline (see ``envs.registry``).
+``pistonball`` is PettingZoo's pistonball_v6 with the same rewards and dynamics, and the
+observations PettingZoo gives with ``render_mode="rgb_array"`` whatever the render mode:
+pettingzoo 1.27's pistonball draws its screen only when a render mode is set, so without
+one (the default, and what every training run uses) each piston observes the frame of
+its reset for the whole episode, the ball never in sight. Observed faster: PettingZoo
+copies each piston's crop out of a locked pygame surface view (about 0.25 ms a piston,
+twice per step through ``aec_to_parallel``); here the screen is copied once per frame
+(``pygame.image.tobytes``, ~0.75 ms) and each crop is a slice of it, and the parallel env
+is ``envs.wrappers.lean_parallel`` (one observe per piston per step). Its preset declares the pixel pipeline (see ``envs.registry``).
 
 In knights-archers-zombies agents die; ``knights_archers_zombies`` wraps it in black death
 (``envs.wrappers.black_death``): a dead agent stays, observes zeros and gets reward 0
@@ -43,8 +46,17 @@ def _fast_observe_class() -> type:
             super().draw_background()
 
         def draw(self) -> None:
+            # PettingZoo's draw returns at once without a render mode, so its pistons
+            # observe the frame of their reset for the whole episode (no ball, no piston
+            # moving). Draw every frame: what PettingZoo's pistons see with
+            # render_mode="rgb_array".
             self._frame = None
-            super().draw()
+            mode: Any = vars(self)["render_mode"]
+            self.render_mode = mode or "rgb_array"
+            try:
+                super().draw()
+            finally:
+                self.render_mode = mode
 
         def observe(self, agent: str) -> Any:
             if self._frame is None:

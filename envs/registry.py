@@ -187,18 +187,24 @@ _ENTRIES.append(
         description="Commons harvest: apples regrow only near apples; tagging beam",
     )
 )
-# Butterfly (envs.butterfly). Pistonball's preset: its 457x120 RGB crops to 64x64 blue
-# frames, 4 stacked (PettingZoo's CleanRL pistonball tutorial), a Nature CNN (the cnn
-# default on images) and 512 ReLU units; 500 env steps a batch are 10,000 rows of 20
-# pistons. envs.butterfly:pistonball observes it ~3.7x faster than PettingZoo's (the same
-# observations; benchmarks/pistonball_speed.py: 155 against 41 env steps/s with this
-# pipeline on one core); 2 envs a runner.
+# Butterfly (envs.butterfly). Pistonball's preset: its 457x120 RGB crops to 32x32 grey
+# frames (the ball is 137 on a 255 background; its blue channel is 221), 4 stacked; a
+# small cnn ([[16, 4, 2], [32, 3, 2]], 256 ReLU units) whose critic is a value head on
+# the actor's trunk (share_encoder, CleanRL's Atari layout: one network per row), ippo's
+# value normalization (returns reach ~100 a piston: RLlib's ppo value loss clamps a
+# squared error at vf_clip_param 10) and lr annealed to 0 over the run. On 2 cores the
+# Nature CNN on 64x64 frames with a separate critic spent the whole iteration in its
+# update: this one is ~6x cheaper (docs/benchmarks.md). 500 env steps a batch are 10,000
+# rows of 20 pistons. envs.butterfly:pistonball draws every frame (PettingZoo's draws
+# only with a render mode: without one its pistons never see the ball) and observes
+# ~3.7x faster (benchmarks/pistonball_speed.py); 2 envs a runner.
 _PISTONBALL_PRESET = {
-    "env": {"preprocess": [{"color_reduction": {"mode": "B"}},
-                           {"resize": {"x_size": 64, "y_size": 64}}, {"frame_stack": 4}]},
-    "algorithm": {"lr": 2.5e-4, "num_minibatches": 4, "num_epochs": 4, "entropy_coeff": 0.01,
-                  "train_batch_size": 500},
-    "policies": {"model": {"encoder": "cnn", "hidden": [512], "activation": "relu"}},
+    "env": {"preprocess": [{"color_reduction": {"mode": "full"}},
+                           {"resize": {"x_size": 32, "y_size": 32}}, {"frame_stack": 4}]},
+    "algorithm": {"name": "ippo", "lr": 2.5e-4, "lr_schedule": "linear", "num_minibatches": 4,
+                  "num_epochs": 4, "entropy_coeff": 0.01, "train_batch_size": 500},
+    "policies": {"model": {"encoder": "cnn", "conv": [[16, 4, 2], [32, 3, 2]],
+                           "hidden": [256], "activation": "relu", "share_encoder": True}},
 }
 _ENTRIES += [
     EnvEntry(
@@ -224,8 +230,9 @@ _ENTRIES += [
 # (ppo_continuous_action.py: 64-unit tanh layers, lr 3e-4, 10 epochs, no entropy bonus,
 # grad norm 0.5), not tuned here; its 2,048-step rollouts become 4,000 env steps (12,000
 # rows of 3 walkers) in 8 minibatches. Falls score -100 (terminate_reward), so value
-# targets reach -100: vf_clip_param is raised past them. waterworld is not registered:
-# pettingzoo 1.27 removed it.
+# targets reach -100: vf_clip_param is raised past them. waterworld (pettingzoo 1.27
+# removed it) is marl's reimplementation of waterworld_v4's rules in envs/sisl.py, on
+# the same preset.
 _MULTIWALKER_PRESET = {
     "algorithm": {"lr": 3e-4, "num_minibatches": 8, "num_epochs": 10, "entropy_coeff": 0.0,
                   "vf_loss_coeff": 0.5, "grad_clip": 0.5, "vf_clip_param": 1000.0,
@@ -242,6 +249,17 @@ _ENTRIES += [
          "terminate_on_fall": True, "remove_on_fall": True},
         num_envs=8,
         description="SISL multiwalker: walkers carry a package, Box(4) torques, shared reward",
+        actions="continuous",
+        preset=_MULTIWALKER_PRESET,
+    ),
+    EnvEntry(
+        "cooperative/waterworld-v0",
+        "envs.sisl:parallel_env",
+        "parallel",
+        {"n_pursuers": 2, "max_cycles": 500},
+        num_envs=8,
+        description="SISL waterworld (marl's numpy rules of v4): pursuers eat food, avoid "
+                    "poison, Box(2) thrust",
         actions="continuous",
         preset=_MULTIWALKER_PRESET,
     ),

@@ -1,6 +1,8 @@
-"""The registry's pistonball (fast observe, lean parallel conversion) against
-PettingZoo's own pistonball_v6 under the same pipeline: the same observations, rewards,
-terminations and truncations step by step, through a truncation and a reset."""
+"""The registry's pistonball (fast observe, lean parallel conversion, a frame drawn every
+step) against PettingZoo's own pistonball_v6 under the same pipeline: the observations
+PettingZoo draws with ``render_mode="rgb_array"``, the same rewards, terminations and
+truncations step by step, through a truncation and a reset; and why: without a render
+mode PettingZoo's pistons never see the ball."""
 
 from __future__ import annotations
 
@@ -51,13 +53,44 @@ def _step_both(ours, ref, steps: int, seed: int) -> int:
     return resets
 
 
-def test_raw_observations_match_pettingzoo() -> None:
-    assert _step_both(pistonball(**PISTONS), pistonball_v6.parallel_env(**PISTONS), 30, 3) >= 2
+def _drawn(**kwargs):
+    """PettingZoo's pistonball drawing its screen every step (it draws only with a render
+    mode)."""
+    return pistonball_v6.parallel_env(render_mode="rgb_array", **kwargs)
+
+
+def test_raw_observations_match_pettingzoo_drawn() -> None:
+    assert _step_both(pistonball(**PISTONS), _drawn(**PISTONS), 30, 3) >= 2
+
+
+BALL = np.array([65, 159, 221], np.uint8)  # the ball's colour (also the pistons' tops)
+
+
+def _ball_pixels(obs: dict) -> int:
+    """Pixels of the ball's colour above the pistons' row, summed over the pistons."""
+    return sum(int(np.all(o[:-60] == BALL, axis=-1).sum()) for o in obs.values())
+
+
+def test_pistons_see_the_ball_fall_where_pettingzoo_without_render_mode_does_not() -> None:
+    ours, blind = pistonball(**PISTONS), pistonball_v6.parallel_env(**PISTONS)
+    obs, _ = ours.reset(seed=5)
+    blind_obs, _ = blind.reset(seed=5)
+    seen, blind_seen, changed = [], [], 0
+    for _ in range(8):
+        actions = {agent: 1 for agent in ours.agents}
+        new, *_ = ours.step(actions)
+        new_blind, *_ = blind.step(actions)
+        changed += any(not np.array_equal(new[a], obs[a]) for a in new)
+        seen.append(_ball_pixels(new))
+        blind_seen.append(_ball_pixels(new_blind))
+        obs = new
+    assert min(seen) > 500 and changed == 8  # the ball (radius 40) in sight, frames move
+    assert blind_seen == [blind_seen[0]] * 8 and blind_seen[0] < min(seen)
 
 
 def test_a_declared_pipeline_runs_once_per_agent_and_matches_pettingzoo() -> None:
     ours = apply_stack(pistonball(**PISTONS), PIXELS)
-    ref = apply_stack(pistonball_v6.parallel_env(**PISTONS), PIXELS)
+    ref = apply_stack(_drawn(**PISTONS), PIXELS)
     assert any(isinstance(e, LeanAecToParallel) for e in _chain(ours))
     assert _step_both(ours, ref, 30, 4) >= 2
     # The stock env through a pipeline gets the lean conversion too (under frame_stack,

@@ -75,14 +75,31 @@ def test_conv_that_does_not_fit_raises() -> None:
         conv_layers((6, 6, 1), NATURE_CONV)
 
 
-def test_pistonball_spec_gives_its_module_the_image_and_nature_cnn() -> None:
+def test_pistonball_spec_gives_its_module_the_image_and_the_preset_cnn() -> None:
     exp = resolve(spec_from_dict({"name": "pb", "env": {"id": "cooperative/pistonball-v0",
                                                         "config": {"n_pistons": 3}}}))
     config = actor_critic_config(exp, "shared")
-    assert config["board"] == [64, 64, 4] and config["conv"] == [list(c) for c in NATURE_CONV]
-    assert config["obs_scale"] == pytest.approx(1 / 255) and config["hidden"] == [512]
+    assert config["board"] == [32, 32, 4] and config["conv"] == [[16, 4, 2], [32, 3, 2]]
+    assert config["obs_scale"] == pytest.approx(1 / 255) and config["hidden"] == [256]
     module = module_specs(exp, exp.plan)["shared"].build()
     assert isinstance(module.pi[1], torch.nn.Conv2d) and module.pi[1].in_channels == 4
-    assert module.pi[8].in_features == 64 * 4 * 4  # 64 -> 15 -> 6 -> 4
-    obs = torch.randint(0, 256, (2, 64, 64, 4)).float()  # what the adapter feeds: float32
+    assert module.pi[6].in_features == 32 * 7 * 7  # 32 -> 15 -> 7
+    # share_encoder: the critic is one value head on the actor's last hidden layer.
+    assert len(module.critic) == 1 and module.critic[0].in_features == 256
+    obs = torch.randint(0, 256, (2, 32, 32, 4)).float()  # what the adapter feeds: float32
     assert module.forward_inference({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS].shape == (2, 3)
+    values = module.compute_values({Columns.OBS: obs})
+    assert values.shape == (2,) and torch.isfinite(values).all()
+
+
+def test_pistonball_cnn_without_conv_is_the_nature_cnn() -> None:
+    exp = resolve(spec_from_dict({
+        "name": "pb", "env": {"id": "cooperative/pistonball-v0", "config": {"n_pistons": 3},
+                              "preprocess": [{"color_reduction": {"mode": "B"}},
+                                             {"resize": {"x_size": 64, "y_size": 64}},
+                                             {"frame_stack": 4}]},
+        "policies": {"model": {"encoder": "cnn", "hidden": [512], "activation": "relu"}}}))
+    config = actor_critic_config(exp, "shared")
+    assert config["board"] == [64, 64, 4] and config["conv"] == [list(c) for c in NATURE_CONV]
+    module = module_specs(exp, exp.plan)["shared"].build()
+    assert module.pi[8].in_features == 64 * 4 * 4  # 64 -> 15 -> 6 -> 4

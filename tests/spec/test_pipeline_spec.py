@@ -52,16 +52,23 @@ def test_a_step_the_env_does_not_take_is_an_env_preprocess_error() -> None:
     assert message.startswith("env.preprocess: step 1 (color_reduction): ")
 
 
-def test_minimal_pistonball_spec_gets_the_preset_pipeline_and_nature_cnn() -> None:
+def test_minimal_pistonball_spec_gets_the_preset_pipeline_and_small_cnn() -> None:
     spec = spec_from_dict(_data(PISTONBALL))
     assert [next(iter(s)) for s in spec.env.preprocess] == [
         "color_reduction", "resize", "frame_stack"]
-    assert spec.policies.model.encoder == "cnn" and spec.policies.model.conv is None
+    assert spec.policies.model.encoder == "cnn" and spec.policies.model.share_encoder
     exp = resolve(spec)
-    assert exp.observation_spaces["piston_0"].shape == (64, 64, 4)
+    assert exp.observation_spaces["piston_0"].shape == (32, 32, 4)
     cnn = cnn_input(spec.policies.model, exp.entry, exp.observation_spaces["piston_0"], "shared")
-    assert cnn.board == (64, 64, 4) and cnn.conv == NATURE_CONV
+    assert cnn.board == (32, 32, 4) and cnn.conv == ((16, 4, 2), (32, 3, 2))
     assert cnn.scale == pytest.approx(1 / 255)  # uint8 pixels
+    # A cnn without conv layers on an image gets the Nature CNN.
+    spec = spec_from_dict(_data({**PISTONBALL, "preprocess": PIXELS},
+                                policies={"model": {"encoder": "cnn"}}))
+    assert spec.policies.model.conv is None
+    exp = resolve(spec)
+    cnn = cnn_input(spec.policies.model, exp.entry, exp.observation_spaces["piston_0"], "shared")
+    assert cnn.conv == NATURE_CONV
     # A spec's own pipeline replaces the preset's whole.
     spec = spec_from_dict(_data({**PISTONBALL, "preprocess": PIXELS}))
     assert spec.env.preprocess == PIXELS
@@ -99,7 +106,8 @@ def test_cnn_needs_an_image_or_board_after_the_pipeline() -> None:
 
 def test_conv_layers_that_do_not_fit_the_image_fail_before_a_run() -> None:
     message = _error(_data({**PISTONBALL, "preprocess": [
-        {"color_reduction": {"mode": "B"}}, {"resize": {"x_size": 16, "y_size": 16}}]}))
+        {"color_reduction": {"mode": "B"}}, {"resize": {"x_size": 16, "y_size": 16}}]},
+        policies={"model": {"encoder": "cnn"}}))  # the Nature CNN
     assert message.startswith("policies.model.conv: [[32, 8, 4], [64, 4, 2], [64, 3, 1]] "
                               "does not fit the 16x16x1 observation")
 

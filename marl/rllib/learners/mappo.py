@@ -87,7 +87,8 @@ class MappoTorchLearner(PPOLearner):
             mean_kl = torch.zeros((), device=policy_loss.device)
 
         # Value: the (team) critic's loss in normalized units.
-        values = module.compute_values(batch)
+        # The actor's trunk, when the critic shares it, ran once in the forward pass.
+        values = module.compute_values(batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
         vf_loss = value_loss(values, batch.get(Columns.VF_PREDS), batch[Columns.VALUE_TARGETS],
                              kind=settings.get("vf_loss", "huber"),
                              delta=settings.get("huber_delta", 10.0),
