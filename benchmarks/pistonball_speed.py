@@ -70,8 +70,8 @@ def main() -> None:
         rates["stock"].append(_rate(stock, args.steps, r))
         rates["lean"].append(_rate(lean, args.steps, r))
     med = {k: statistics.median(v) for k, v in rates.items()}
-    result = {"load_before": load, "blind": args.blind, "steps": args.steps, "rates": rates, "median": med,
-              "speedup": med["lean"] / med["stock"]}
+    result = {"load_before": load, "blind": args.blind, "steps": args.steps, "rates": rates,
+              "median": med, "speedup": med["lean"] / med["stock"]}
     print(f"load {load:.2f}; env steps/s, median of {args.repeats}: stock {med['stock']:.1f}, "
           f"marl {med['lean']:.1f} ({result['speedup']:.2f}x)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
