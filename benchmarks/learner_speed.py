@@ -12,10 +12,16 @@ For each env, one training batch is sampled once; then, alternated for ``--round
             shuffled split into the same minibatches, forward, PPO clipped surrogate +
             value loss + entropy, backward, grad clip, Adam step (a fresh copy of the
             module, so both start from the same weights)
+    gae     the plain loop's advantages: one no-grad value pass over the batch's rows
+            (bootstrap rows included) and GAE (RLlib's vectorized ``compute_value_targets``),
+            what any PPO computes once per batch; ``plain + gae`` is the whole update's
+            limit, the one ``rllib`` (which computes both in its pipeline) is read against
     pipeline  the learner connector pipeline alone (what ``rllib`` pays before any SGD)
+    pipeline_rllib_step  the same pipeline with RLlib's ``AddOneTsToEpisodesAndTruncate``
+            in place of marl's ``AddBootstrapStep`` (connectors/bootstrap_step.py)
 
-Reported: medians in seconds and env steps per second, and rllib / plain (the issue's
-target: within 1.25x). Settings are the fixed ones of ``benchmarks/throughput.py``.
+Reported: medians in seconds and env steps per second, rllib / plain and rllib / (plain +
+gae) (the issue's target: within 1.25x). Settings are the fixed ones of ``benchmarks/throughput.py``.
 
     .venv/bin/python benchmarks/learner_speed.py
     .venv/bin/python benchmarks/learner_speed.py --env competitive/connect_four-v0 --rounds 5
@@ -76,14 +82,34 @@ def plain_update(module: Any, batch: dict[str, Any], epochs: int, minibatches: i
             optimizer.step()
 
 
+def plain_gae(module: Any, batch: dict[str, Any], gamma: float, lambda_: float) -> Any:
+    """Advantages as a plain PPO computes them once per batch: values of every row, then
+    GAE (the same arithmetic as marl's TeamGAE, without the episode bookkeeping)."""
+    import torch
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
+
+    with torch.no_grad():
+        values = module.compute_values({Columns.OBS: batch[Columns.OBS]}).numpy()
+    targets = compute_value_targets(
+        values=values, rewards=batch[Columns.REWARDS].numpy(),
+        terminateds=batch[Columns.TERMINATEDS].numpy(),
+        truncateds=batch[Columns.TRUNCATEDS].numpy(), gamma=gamma, lambda_=lambda_)
+    valid = batch[Columns.LOSS_MASK].numpy().astype(bool)
+    adv = targets - values
+    return (adv - adv[valid].mean()) / max(1e-4, float(adv[valid].std()))
+
+
 def measure(env_id: str, rounds: int, stock: bool = False,
             profile: int = 0) -> dict[str, Any]:
     import torch
+    from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
     from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
     from marl.experiment import resolve
     from marl.rllib.builder import build_config
+    from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
     from marl.rllib.env.creator import register
     from marl.rllib.trainer import init_ray
     from marl.spec import spec_from_dict
@@ -108,7 +134,10 @@ def measure(env_id: str, rounds: int, stock: bool = False,
         steps = sum(len(e) for e in episodes)
         learner = algo.learner_group._learner
         module_id = next(iter(learner.module.keys()))
-        times: dict[str, list[float]] = {"rllib": [], "plain": [], "pipeline": []}
+        times: dict[str, list[float]] = {"rllib": [], "plain": [], "gae": [], "pipeline": [],
+                                         "pipeline_rllib_step": []}
+        rllib_step = [AddOneTsToEpisodesAndTruncate() if type(c) is AddBootstrapStep else c
+                      for c in learner._learner_connector.connectors]
         if stock_algo is not None:
             times["stock"] = []
         rows = 0
@@ -130,9 +159,18 @@ def measure(env_id: str, rounds: int, stock: bool = False,
                                                episodes=batch_eps, shared_data={},
                                                metrics=learner.metrics)
             times["pipeline"].append(time.perf_counter() - start)
+            other_eps, other = copy.deepcopy(episodes), {}
+            start = time.perf_counter()
+            for piece in rllib_step:
+                other = piece(rl_module=learner.module, batch=other, episodes=other_eps,
+                              shared_data={}, metrics=learner.metrics)
+            times["pipeline_rllib_step"].append(time.perf_counter() - start)
             module_batch = batch[module_id]
             rows = int(module_batch["loss_mask"].shape[0])
             module = copy.deepcopy(learner.module[module_id].unwrapped())
+            start = time.perf_counter()
+            plain_gae(module, module_batch, config.gamma, config.lambda_)
+            times["gae"].append(time.perf_counter() - start)
             minibatches = max(1, -(-rows // config.minibatch_size))
             start = time.perf_counter()
             plain_update(module, module_batch, config.num_epochs, minibatches,
@@ -162,7 +200,8 @@ def measure(env_id: str, rounds: int, stock: bool = False,
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"env": env_id, "env_steps": steps, "rows": rows, "seconds": times,
             "median_s": med, "env_steps_per_s": {k: steps / v for k, v in med.items()},
-            "rllib_over_plain": med["rllib"] / med["plain"]}
+            "rllib_over_plain": med["rllib"] / med["plain"],
+            "rllib_over_plain_with_gae": med["rllib"] / (med["plain"] + med["gae"])}
 
 
 def main() -> None:
@@ -181,13 +220,15 @@ def main() -> None:
     results = [measure(env_id, args.rounds, args.stock, args.profile) for env_id in args.env or ENVS]
     print(f"load before: {load:.2f}; one torch thread; medians of {args.rounds} rounds")
     stock = " stock s stock/plain" if args.stock else ""
-    print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'pipeline s':>12}"
-          f"{'rllib/plain':>13}{stock}")
+    print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'gae s':>7}{'pipeline s':>12}"
+          f"{'with RLlib step':>16}{'rllib/plain':>13}{'rllib/(plain+gae)':>19}{stock}")
     for r in results:
         m = r["median_s"]
         tail = (f"{m['stock']:>8.2f}{m['stock'] / m['plain']:>12.2f}" if "stock" in m else "")
-        print(f"{r['env']:<30}{r['rows']:>7}{m['rllib']:>9.2f}{m['plain']:>9.2f}"
-              f"{m['pipeline']:>12.2f}{r['rllib_over_plain']:>13.2f}{tail}")
+        print(f"{r['env']:<30}{r['rows']:>7}{m['rllib']:>9.3f}{m['plain']:>9.3f}{m['gae']:>7.3f}"
+              f"{m['pipeline']:>12.3f}{m['pipeline_rllib_step']:>16.3f}"
+              f"{r['rllib_over_plain']:>13.2f}"
+              f"{r['rllib_over_plain_with_gae']:>19.2f}{tail}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"load_before": load, "rounds": args.rounds,
                                     "results": results}, indent=2))

@@ -1,5 +1,8 @@
 """Learner connector pieces (ConnectorV2): batch columns computed before the loss.
 
+    bootstrap_step.py  AddBootstrapStep (RLlib's bootstrap step per episode chunk, its
+                       loss-mask and done columns as arrays)
+    time_limit.py BootstrapTruncated (time limits are not terminal)
     team_gae.py   AddCriticObs (critic input column, mappo), TeamGAE (GAE on the team
                   critic's values, with value normalization)
     cost_gae.py   AddCosts (per-step cost columns from infos), CostGAE (cost GAE and

@@ -2,7 +2,7 @@
 
 Learner pipeline with ``algorithm.constraints`` (``learners/lagrangian.py``)::
 
-    ... AddOneTsToEpisodesAndTruncate   (+ bootstrap step per episode chunk)
+    ... AddBootstrapStep                (+ bootstrap step per episode chunk)
     AddCosts                        infos[t+1]["cost_<k>"] -> column cost_<k> of row t
     ... RLlib defaults, TeamGAE     reward advantages (standardized), value targets
     CostGAE                         per cost k: GAE on the cost critic, then

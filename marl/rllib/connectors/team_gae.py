@@ -3,7 +3,7 @@
 Learner pipeline (``PPOLearner.build``, ``MappoTorchLearner.build``)::
 
     BootstrapTruncated              time limits are not terminal (connectors/time_limit.py)
-    AddOneTsToEpisodesAndTruncate   (RLlib: + bootstrap step per episode chunk)
+    AddBootstrapStep                + bootstrap step per episode chunk (bootstrap_step.py)
     AddCriticObs                    infos[t]["critic_obs"] -> column critic_obs (mappo)
     ... RLlib defaults: obs, actions, logp, agent -> module, batching, tensors ...
     TeamGAE                         values from the module's critic -> advantages, targets

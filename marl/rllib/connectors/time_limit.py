@@ -7,9 +7,10 @@ lean sampler builds its episodes the same way. GAE then sets V(s_T) = 0 at step 
 spread, as if the episode had ended there for good, and the critic cannot tell step 25
 from step 5: its targets are aliased across time.
 
-``BootstrapTruncated`` runs first in the learner pipeline, before RLlib's
-``AddOneTsToEpisodesAndTruncate``: an agent whose episode the env *truncated* loses its
-terminated flag, so the appended bootstrap step (its final observation) gives V(s_T):
+``BootstrapTruncated`` runs first in the learner pipeline, before the bootstrap step
+(``AddBootstrapStep``, RLlib's ``AddOneTsToEpisodesAndTruncate`` with array columns):
+an agent whose episode the env *truncated* loses its terminated flag, so the appended
+bootstrap step (its final observation) gives V(s_T):
 
     truncated at T:   A_t = sum_k (gamma lambda)^k delta_{t+k},
                       delta_{T-1} = r_{T-1} + gamma V(s_T) - V(s_{T-1})

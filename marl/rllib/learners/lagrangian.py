@@ -3,8 +3,8 @@
 The learner is the algorithm's own (``PPOLearner`` or ``MappoTorchLearner``) with
 ``LagrangianMixin`` in front:
 
-    build                  + AddCosts after AddOneTsToEpisodesAndTruncate, CostGAE after
-                           TeamGAE (``marl.rllib.connectors.cost_gae``): the batch's
+    build                  + AddCosts after AddBootstrapStep, CostGAE after TeamGAE
+                           (``marl.rllib.connectors.cost_gae``): the batch's
                            advantages become (A_r - sum lambda A_c) / (1 + sum lambda), so
                            the algorithm's own clipped surrogate optimizes the Lagrangian
     compute_loss_for_module  the algorithm's loss + vf_loss_coeff * sum_k cost value loss
@@ -25,11 +25,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 import torch
-from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.torch_utils import explained_variance
 
 from marl.constraints import Constraint, lagrange_update
+from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
 from marl.rllib.connectors.cost_gae import (AddCosts, CostGAE, constrained_module,
                                             cost_target_key, cost_vf_preds_key)
 from marl.rllib.connectors.team_gae import TeamGAE
@@ -59,7 +59,7 @@ class LagrangianMixin:
         if TeamGAE not in names:
             raise RuntimeError("algorithm.constraints need marl's TeamGAE in the learner "
                                "pipeline; this algorithm replaced it")
-        pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCosts())
+        pipeline.insert_after(AddBootstrapStep, AddCosts())
         standardize = {c.cost for c in constraints_of(learner.config)
                        if c.advantage == "standardize"}
         pipeline.insert_after(TeamGAE, CostGAE(gamma=learner.config.gamma,

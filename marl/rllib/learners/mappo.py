@@ -21,12 +21,12 @@ import torch
 from ray.rllib.algorithms.ppo.ppo import (LEARNER_RESULTS_KL_KEY,
                                           LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
                                           LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY)
-from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import TensorType
 
+from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
 from marl.rllib.connectors.team_gae import AddCriticObs
 from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
 from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
@@ -58,7 +58,7 @@ class MappoTorchLearner(PPOLearner):
         pipeline = self._learner_connector
         if pipeline is None or not self.config.add_default_connectors_to_learner_pipeline:
             return
-        pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCriticObs())
+        pipeline.insert_after(AddBootstrapStep, AddCriticObs())
 
     def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
                                 fwd_out: dict[str, Any]) -> torch.Tensor:

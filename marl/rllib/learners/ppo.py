@@ -65,6 +65,7 @@ from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ParamDict
 
+from marl.rllib.connectors.bootstrap_step import use_bootstrap_step
 from marl.rllib.connectors.team_gae import TeamGAE
 from marl.rllib.connectors.time_limit import BootstrapTruncated
 
@@ -248,6 +249,7 @@ class PPOLearner(PPOTorchLearner):
         pipeline.append(TeamGAE(gamma=self.config.gamma, lambda_=self.config.lambda_))
         if self.marl_settings.get("bootstrap_truncated", True):
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, BootstrapTruncated())
+        use_bootstrap_step(pipeline)  # RLlib's bootstrap step, its columns as arrays
         if self.marl_settings.get("symmetry"):
             from marl.rllib.connectors.symmetry import MirrorAugment, make_symmetry
 
