@@ -1,7 +1,7 @@
 """``AddBootstrapStep`` builds exactly the batch RLlib's ``AddOneTsToEpisodesAndTruncate``
-builds: real episodes (lean sampler, real env, every agent chunk), the learner's own
-pipeline run once as marl builds it and once with RLlib's piece put back, compared
-column by column up to GAE (everything after it is a function of that batch)."""
+builds: real episodes (marl's lean sampler and RLlib's, real env, every agent chunk), the
+learner's own pipeline run once as marl builds it and once with RLlib's piece put back,
+compared column by column up to GAE (everything after it is a function of that batch)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from marl.rllib.connectors.team_gae import TeamGAE
 CASES = {
     "connect_four": {"env": {"id": "competitive/connect_four-v0"},
                      "algorithm": {"name": "ppo", "train_batch_size": 400}},
+    "connect_four_stock_sampler": {"env": {"id": "competitive/connect_four-v0"},
+                                   "algorithm": {"name": "ppo", "train_batch_size": 400},
+                                   "resources": {"sampler": "stock"}},
     "spread_mappo": {"env": {"id": "cooperative/spread-v0"},
                      "algorithm": {"name": "mappo", "train_batch_size": 200},
                      "policies": {"mode": "per_agent"}},
@@ -34,7 +37,8 @@ def _algo(case: dict[str, Any]) -> Any:
     register()
     spec = spec_from_dict({"name": "bootstrap_step", "seed": 0, **case,
                            "policies": {"model": {"hidden": [16]}, **case.get("policies", {})},
-                           "resources": {"num_env_runners": 0, "sampler": "lean"},
+                           "resources": {"num_env_runners": 0, "sampler": "lean",
+                                         **case.get("resources", {})},
                            "tracking": {"wandb": {"mode": "disabled"}, "tensorboard": False}})
     return build_config(resolve(spec)).build_algo()
 
