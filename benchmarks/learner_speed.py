@@ -19,6 +19,8 @@ For each env, one training batch is sampled once; then, alternated for ``--round
     pipeline  the learner connector pipeline alone (what ``rllib`` pays before any SGD)
     pipeline_rllib_step  the same pipeline with RLlib's ``AddOneTsToEpisodesAndTruncate``
             in place of marl's ``AddBootstrapStep`` (connectors/bootstrap_step.py)
+    step_marl, step_rllib  that piece alone: marl's ``AddBootstrapStep``, RLlib's
+            ``AddOneTsToEpisodesAndTruncate`` (in the JSON)
 
 Reported: medians in seconds and env steps per second, rllib / plain and rllib / (plain +
 gae) (the issue's target: within 1.25x). Settings are the fixed ones of ``benchmarks/throughput.py``.
@@ -165,6 +167,15 @@ def measure(env_id: str, rounds: int, stock: bool = False,
                 other = piece(rl_module=learner.module, batch=other, episodes=other_eps,
                               shared_data={}, metrics=learner.metrics)
             times["pipeline_rllib_step"].append(time.perf_counter() - start)
+            for name, eps in (("step_marl", copy.deepcopy(episodes)),
+                              ("step_rllib", copy.deepcopy(episodes))):
+                piece = next(c for c in (learner._learner_connector.connectors
+                                         if name == "step_marl" else rllib_step)
+                             if isinstance(c, AddOneTsToEpisodesAndTruncate))
+                start = time.perf_counter()
+                piece(rl_module=learner.module, batch={}, episodes=eps, shared_data={},
+                      metrics=learner.metrics)
+                times.setdefault(name, []).append(time.perf_counter() - start)
             module_batch = batch[module_id]
             rows = int(module_batch["loss_mask"].shape[0])
             module = copy.deepcopy(learner.module[module_id].unwrapped())
