@@ -8,17 +8,21 @@ For each env, one training batch is sampled once; then, alternated for ``--round
             minibatch loop, ``fast_update``, learners/ppo.py)
     stock   with ``--stock``: the same update through RLlib's own per-minibatch loop
             (``fast_update: false``; a second algorithm with the same weights)
-    plain   the CleanRL-style loop on the connector's output tensors: per epoch a
-            shuffled split into the same minibatches, forward, PPO clipped surrogate +
-            value loss + entropy, backward, grad clip, Adam step (a fresh copy of the
-            module, so both start from the same weights)
+    keep_rows  with ``--keep-rows``: the update with each chunk's bootstrap row left in
+            the minibatches, masked out of the loss (``drop_bootstrap_rows: false``)
+    plain   the CleanRL-style loop on the connector's output tensors, real (loss-mask)
+            rows only: per epoch a shuffled split into the same minibatches, forward, PPO
+            clipped surrogate + value loss + entropy, backward, grad clip, Adam step (a
+            fresh copy of the module, so both start from the same weights)
     gae     the plain loop's advantages: one no-grad value pass over the batch's rows
             (bootstrap rows included) and GAE (RLlib's vectorized ``compute_value_targets``),
             what any PPO computes once per batch; ``plain + gae`` is the whole update's
             limit, the one ``rllib`` (which computes both in its pipeline) is read against
     pipeline  the learner connector pipeline alone (what ``rllib`` pays before any SGD)
-    pipeline_rllib_step  the same pipeline with RLlib's ``AddOneTsToEpisodesAndTruncate``
-            in place of marl's ``AddBootstrapStep`` (connectors/bootstrap_step.py)
+    pipeline_rllib_pieces  the same pipeline with RLlib's own pieces put back: its
+            ``AddOneTsToEpisodesAndTruncate`` for marl's ``AddBootstrapStep``
+            (connectors/bootstrap_step.py) and its six batching pieces for marl's
+            ``ModuleBatch`` (connectors/module_batch.py)
     step_marl, step_rllib  that piece alone: marl's ``AddBootstrapStep``, RLlib's
             ``AddOneTsToEpisodesAndTruncate`` (in the JSON)
 
@@ -28,6 +32,7 @@ gae) (the issue's target: within 1.25x). Settings are the fixed ones of ``benchm
     .venv/bin/python benchmarks/learner_speed.py
     .venv/bin/python benchmarks/learner_speed.py --env competitive/connect_four-v0 --rounds 5
     .venv/bin/python benchmarks/learner_speed.py --stock   # also RLlib's own loop
+    .venv/bin/python benchmarks/learner_speed.py --keep-rows   # also with bootstrap rows
 """
 
 from __future__ import annotations
@@ -102,8 +107,8 @@ def plain_gae(module: Any, batch: dict[str, Any], gamma: float, lambda_: float) 
     return (adv - adv[valid].mean()) / max(1e-4, float(adv[valid].std()))
 
 
-def measure(env_id: str, rounds: int, stock: bool = False,
-            profile: int = 0) -> dict[str, Any]:
+def measure(env_id: str, rounds: int, stock: bool = False, profile: int = 0,
+            keep_rows: bool = False) -> dict[str, Any]:
     import torch
     from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -112,6 +117,7 @@ def measure(env_id: str, rounds: int, stock: bool = False,
     from marl.experiment import resolve
     from marl.rllib.builder import build_config
     from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
+    from marl.rllib.connectors.module_batch import ModuleBatch
     from marl.rllib.env.creator import register
     from marl.rllib.trainer import init_ray
     from marl.spec import spec_from_dict
@@ -122,13 +128,16 @@ def measure(env_id: str, rounds: int, stock: bool = False,
     register()
     algo = build_config(resolve(spec)).build_algo()
     config = algo.config
-    stock_algo = None
-    if stock:
-        stock_config = build_config(resolve(spec))
-        stock_config.learner_config_dict["marl"]["fast_update"] = False
-        stock_algo = stock_config.build_algo()
-        stock_algo.learner_group._learner.module.set_state(
+    def twin(setting: str) -> Any:  # a second algorithm, one learner setting off, same weights
+        twin_config = build_config(resolve(spec))
+        twin_config.learner_config_dict["marl"][setting] = False
+        twin_algo = twin_config.build_algo()
+        twin_algo.learner_group._learner.module.set_state(
             algo.learner_group._learner.module.get_state())
+        return twin_algo
+
+    stock_algo = twin("fast_update") if stock else None
+    keep_algo = twin("drop_bootstrap_rows") if keep_rows else None
     try:
         episodes = synchronous_parallel_sample(
             worker_set=algo.env_runner_group, max_env_steps=config.total_train_batch_size,
@@ -137,14 +146,19 @@ def measure(env_id: str, rounds: int, stock: bool = False,
         learner = algo.learner_group._learner
         module_id = next(iter(learner.module.keys()))
         times: dict[str, list[float]] = {"rllib": [], "plain": [], "gae": [], "pipeline": [],
-                                         "pipeline_rllib_step": []}
-        rllib_step = [AddOneTsToEpisodesAndTruncate() if type(c) is AddBootstrapStep else c
-                      for c in learner._learner_connector.connectors]
+                                         "pipeline_rllib_pieces": []}
+        rllib_pieces: list[Any] = []  # the pipeline with RLlib's pieces put back
+        for c in learner._learner_connector.connectors:
+            rllib_pieces += ([AddOneTsToEpisodesAndTruncate()] if type(c) is AddBootstrapStep
+                           else list(c.pieces) if type(c) is ModuleBatch else [c])
         if stock_algo is not None:
             times["stock"] = []
+        if keep_algo is not None:
+            times["keep_rows"] = []
         rows = 0
         for _ in range(rounds):
-            for name, which in (("rllib", algo), ("stock", stock_algo)):
+            for name, which in (("rllib", algo), ("stock", stock_algo),
+                                ("keep_rows", keep_algo)):
                 if which is None:
                     continue
                 batch_eps = copy.deepcopy(episodes)
@@ -163,21 +177,23 @@ def measure(env_id: str, rounds: int, stock: bool = False,
             times["pipeline"].append(time.perf_counter() - start)
             other_eps, other = copy.deepcopy(episodes), {}
             start = time.perf_counter()
-            for piece in rllib_step:
+            for piece in rllib_pieces:
                 other = piece(rl_module=learner.module, batch=other, episodes=other_eps,
                               shared_data={}, metrics=learner.metrics)
-            times["pipeline_rllib_step"].append(time.perf_counter() - start)
+            times["pipeline_rllib_pieces"].append(time.perf_counter() - start)
             for name, eps in (("step_marl", copy.deepcopy(episodes)),
                               ("step_rllib", copy.deepcopy(episodes))):
                 piece = next(c for c in (learner._learner_connector.connectors
-                                         if name == "step_marl" else rllib_step)
+                                         if name == "step_marl" else rllib_pieces)
                              if isinstance(c, AddOneTsToEpisodesAndTruncate))
                 start = time.perf_counter()
                 piece(rl_module=learner.module, batch={}, episodes=eps, shared_data={},
                       metrics=learner.metrics)
                 times.setdefault(name, []).append(time.perf_counter() - start)
             module_batch = batch[module_id]
-            rows = int(module_batch["loss_mask"].shape[0])
+            # minibatches of real rows, as the learner cuts them (learners/ppo.py,
+            # drop_bootstrap_rows): the plain loop trains on the loss-mask rows only
+            rows = int(module_batch["loss_mask"].sum())
             module = copy.deepcopy(learner.module[module_id].unwrapped())
             start = time.perf_counter()
             plain_gae(module, module_batch, config.gamma, config.lambda_)
@@ -206,8 +222,9 @@ def measure(env_id: str, rounds: int, stock: bool = False,
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
     finally:
         algo.stop()
-        if stock_algo is not None:
-            stock_algo.stop()
+        for other_algo in (stock_algo, keep_algo):
+            if other_algo is not None:
+                other_algo.stop()
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"env": env_id, "env_steps": steps, "rows": rows, "seconds": times,
             "median_s": med, "env_steps_per_s": {k: steps / v for k, v in med.items()},
@@ -221,6 +238,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--stock", action="store_true",
                         help="also time RLlib's own minibatch loop (fast_update: false)")
+    parser.add_argument("--keep-rows", action="store_true",
+                        help="also time the update with the bootstrap rows kept in the "
+                             "minibatches (drop_bootstrap_rows off)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="then profile one more update and print its top N functions")
     parser.add_argument("--out", type=Path,
@@ -228,16 +248,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     load = os.getloadavg()[0]
-    results = [measure(env_id, args.rounds, args.stock, args.profile) for env_id in args.env or ENVS]
+    results = [measure(env_id, args.rounds, args.stock, args.profile, args.keep_rows)
+               for env_id in args.env or ENVS]
     print(f"load before: {load:.2f}; one torch thread; medians of {args.rounds} rounds")
-    stock = " stock s stock/plain" if args.stock else ""
+    stock = (" stock s stock/plain" if args.stock else "") + (" keep-rows s" if args.keep_rows else "")
     print(f"{'env':<30}{'rows':>7}{'rllib s':>9}{'plain s':>9}{'gae s':>7}{'pipeline s':>12}"
-          f"{'with RLlib step':>16}{'rllib/plain':>13}{'rllib/(plain+gae)':>19}{stock}")
+          f"{'RLlib pieces':>16}{'rllib/plain':>13}{'rllib/(plain+gae)':>19}{stock}")
     for r in results:
         m = r["median_s"]
         tail = (f"{m['stock']:>8.2f}{m['stock'] / m['plain']:>12.2f}" if "stock" in m else "")
+        tail += f"{m['keep_rows']:>13.3f}" if "keep_rows" in m else ""
         print(f"{r['env']:<30}{r['rows']:>7}{m['rllib']:>9.3f}{m['plain']:>9.3f}{m['gae']:>7.3f}"
-              f"{m['pipeline']:>12.3f}{m['pipeline_rllib_step']:>16.3f}"
+              f"{m['pipeline']:>12.3f}{m['pipeline_rllib_pieces']:>16.3f}"
               f"{r['rllib_over_plain']:>13.2f}"
               f"{r['rllib_over_plain_with_gae']:>19.2f}{tail}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

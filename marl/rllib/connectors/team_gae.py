@@ -5,7 +5,8 @@ Learner pipeline (``PPOLearner.build``, ``MappoTorchLearner.build``)::
     BootstrapTruncated              time limits are not terminal (connectors/time_limit.py)
     AddBootstrapStep                + bootstrap step per episode chunk (bootstrap_step.py)
     AddCriticObs                    infos[t]["critic_obs"] -> column critic_obs (mappo)
-    ... RLlib defaults: obs, actions, logp, agent -> module, batching, tensors ...
+    ModuleBatch                     obs, actions, logp, ... per module (module_batch.py)
+    NumpyToTensor                   RLlib's: the batch as tensors
     TeamGAE                         values from the module's critic -> advantages, targets
 
 ``TeamGAE`` replaces RLlib's ``GeneralAdvantageEstimation`` for every algorithm:

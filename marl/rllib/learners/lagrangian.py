@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 import torch
-from ray.rllib.core.columns import Columns
 from ray.rllib.utils.torch_utils import explained_variance
 
 from marl.constraints import Constraint, lagrange_update
@@ -33,7 +32,7 @@ from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
 from marl.rllib.connectors.cost_gae import (AddCosts, CostGAE, constrained_module,
                                             cost_target_key, cost_vf_preds_key)
 from marl.rllib.connectors.team_gae import TeamGAE
-from marl.rllib.learners.losses import value_loss
+from marl.rllib.learners.losses import real_rows, row_mean, value_loss
 from marl.rllib.learners.mappo import MappoTorchLearner
 from marl.rllib.learners.ppo import PPOLearner
 
@@ -75,10 +74,7 @@ class LagrangianMixin:
         if module is None:
             return total
         settings = learner.config.learner_config_dict.get("team_critic")
-        mask = batch[Columns.LOSS_MASK]
-
-        def mean(x: torch.Tensor) -> torch.Tensor:
-            return torch.sum(x[mask]) / torch.sum(mask)
+        mean, real = row_mean(batch), real_rows(batch)  # bootstrap rows: dropped or masked
 
         stats: dict[str, Any] = {}
         logs = learner.logs_step_stats(module_id)
@@ -97,8 +93,8 @@ class LagrangianMixin:
                 continue
             stats[f"lambda_{name}"] = lam
             stats[f"cost_vf_loss_{name}"] = mean(loss)
-            stats[f"cost_vf_explained_var_{name}"] = explained_variance(targets[mask],
-                                                                        values[mask])
+            stats[f"cost_vf_explained_var_{name}"] = explained_variance(real(targets),
+                                                                        real(values))
         if logs:
             learner.metrics.log_dict(stats, key=module_id, window=1)
         return total

@@ -4,16 +4,43 @@
     value:   max(L(target - v), L(target - v_clip)),  v_clip = v_old + clip(v - v_old, +-c)
              L = Huber_delta or squared error; targets and values in normalized units
 
+``row_mean`` averages a per-row term over the rows the loss counts: every row of a
+minibatch once the bootstrap rows are gone (``PPOLearner``, ``drop_bootstrap_rows``),
+else the rows of its ``loss_mask``.
+
 The value clip (Schulman et al.'s PPO2, MAPPO's ``use_clipped_value_loss``) keeps the
 critic from moving far from its values at sampling time; ``value_clip=None`` disables it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from ray.rllib.core.columns import Columns
 
-__all__ = ["clipped_surrogate_loss", "value_loss"]
+__all__ = ["clipped_surrogate_loss", "real_rows", "row_mean", "value_loss"]
+
+
+def real_rows(batch: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Selects the rows the loss counts from a per-row tensor: all of them, or those of
+    the minibatch's ``loss_mask`` where it has one."""
+    mask = batch.get(Columns.LOSS_MASK)
+    if mask is None:
+        return lambda x: x
+    return lambda x: x[mask]
+
+
+def row_mean(batch: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The mean of a per-row term over the minibatch's counted rows: all of them, or
+    those of its ``loss_mask`` where it has one (RLlib's ``possibly_masked_mean``)."""
+    mask = batch.get(Columns.LOSS_MASK)
+    if mask is None:
+        return torch.mean
+    count = torch.sum(mask)
+    return lambda x: torch.sum(x[mask]) / count
 
 
 def clipped_surrogate_loss(logp: torch.Tensor, old_logp: torch.Tensor,

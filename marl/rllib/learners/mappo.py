@@ -28,7 +28,7 @@ from ray.rllib.utils.typing import TensorType
 
 from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
 from marl.rllib.connectors.team_gae import AddCriticObs
-from marl.rllib.learners.losses import clipped_surrogate_loss, value_loss
+from marl.rllib.learners.losses import clipped_surrogate_loss, real_rows, row_mean, value_loss
 from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
 
 if TYPE_CHECKING:
@@ -66,10 +66,7 @@ class MappoTorchLearner(PPOLearner):
         # MultiRLModule is typed by the base RLModule.
         module = cast("ActorCriticModule", self.module[module_id].unwrapped())
         settings = self.config.learner_config_dict.get("team_critic", {})
-        mask = batch[Columns.LOSS_MASK]  # False on the bootstrap rows
-
-        def mean(x: torch.Tensor) -> torch.Tensor:
-            return torch.sum(x[mask]) / torch.sum(mask)
+        mean, real = row_mean(batch), real_rows(batch)  # bootstrap rows: dropped or masked
 
         # Policy: PPO's clipped surrogate, entropy bonus, optional KL penalty.
         dist_cls = module.get_train_action_dist_cls()
@@ -106,7 +103,7 @@ class MappoTorchLearner(PPOLearner):
             LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY: mean(
                 (values - batch[Columns.VALUE_TARGETS]) ** 2),
             LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(
-                batch[Columns.VALUE_TARGETS][mask], values[mask]),
+                real(batch[Columns.VALUE_TARGETS]), real(values)),
             ENTROPY_KEY: mean(entropy),
             LEARNER_RESULTS_KL_KEY: mean_kl,
         }

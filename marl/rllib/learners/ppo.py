@@ -1,4 +1,4 @@
-"""The PPO Learner of every ``marl`` algorithm: RLlib's PPO Learner with four fixes.
+"""The PPO Learner of every ``marl`` algorithm: RLlib's PPO Learner with marl's fixes.
 
 0. **GAE on the module's critic, advantages standardized over real rows only**
    (``TeamGAE``, ``marl.rllib.connectors.team_gae``; RLlib's GAE also counts the
@@ -34,6 +34,13 @@
    lr schedulers, non-finite gradients) takes RLlib's code; ``fast_update: false`` takes
    it always.
 
+6. **No bootstrap rows in the minibatches** (``drop_bootstrap_rows``): once GAE has
+   used them, each chunk's artificial last row (masked out of every loss) leaves the
+   batch, so SGD runs on real rows only, as CleanRL's and MAPPO's loops do, and
+   ``minibatch_size`` / ``num_minibatches`` count real rows. Stateful modules keep them.
+7. **Episodes to module arrays in one pass** (``ModuleBatch``,
+   ``marl.rllib.connectors.module_batch``) in place of RLlib's six batching pieces.
+
 Settings ride in ``config.learner_config_dict["marl"]``. ``MappoTorchLearner``
 (``learners/mappo.py``) builds on this class.
 """
@@ -41,7 +48,7 @@ Settings ride in ``config.learner_config_dict["marl"]``. ``MappoTorchLearner``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -66,11 +73,12 @@ from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ParamDict
 
 from marl.rllib.connectors.bootstrap_step import use_bootstrap_step
+from marl.rllib.connectors.module_batch import use_module_batch
 from marl.rllib.connectors.team_gae import TeamGAE
 from marl.rllib.connectors.time_limit import BootstrapTruncated
 
 __all__ = ["ADAM_EPS", "MarlPPOConfig", "ModuleRows", "PPOLearner", "PerModuleEpochs",
-           "TensorMinibatches", "minibatch_edges"]
+           "TensorMinibatches", "drop_bootstrap_rows", "minibatch_edges"]
 
 ADAM_EPS = 1e-5
 
@@ -201,6 +209,35 @@ class TensorMinibatches(PerModuleEpochs):
         self.final_modules = None
 
 
+def drop_bootstrap_rows(batch: MultiAgentBatch, keep: Collection[str] = ()) -> None:
+    """Take the bootstrap rows out of every module batch, after the pipeline.
+
+    Each episode chunk reaches the loss with one artificial row (``AddBootstrapStep``:
+    its last observation, for V(s_T)) that GAE needs and the loss masks out. Once the
+    advantages and targets are in the batch those rows are dead weight: every minibatch
+    would still run them forward and backward (one row in nine on connect four's batch).
+    Here each module batch keeps only its ``loss_mask`` rows and loses the column, so a
+    minibatch holds real rows only (as CleanRL's and MAPPO's do), ``minibatch_size`` and
+    ``num_minibatches`` count real rows, and the losses average over all rows
+    (``losses.row_mean``: the same means as over the mask). Modules in ``keep`` (stateful
+    ones: their rows are sequences) and batches with sequence lengths, zero padding or
+    infos keep their rows and their mask.
+    """
+    for module_id, module_batch in list(batch.policy_batches.items()):
+        mask = module_batch.get(Columns.LOSS_MASK)
+        if (mask is None or module_id in keep or module_batch.zero_padded
+                or module_batch.get(SampleBatch.SEQ_LENS) is not None
+                or SampleBatch.INFOS in module_batch):
+            continue
+        if isinstance(mask, torch.Tensor):
+            mask = mask.bool()
+        else:
+            mask = np.asarray(mask, dtype=bool)
+        columns = {k: tree.map_structure(lambda v, m=mask: v[m], v)
+                   for k, v in module_batch.items() if k != Columns.LOSS_MASK}
+        batch.policy_batches[module_id] = SampleBatch(columns)
+
+
 PROGRESS_STEPS = 1_000_000
 """The schedules' clock when a linear schedule anneals over stop.time_s or
 stop.iterations: the fraction of the stop budget spent, in millionths
@@ -250,6 +287,7 @@ class PPOLearner(PPOTorchLearner):
         if self.marl_settings.get("bootstrap_truncated", True):
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, BootstrapTruncated())
         use_bootstrap_step(pipeline)  # RLlib's bootstrap step, its columns as arrays
+        use_module_batch(pipeline)  # RLlib's six batching pieces in one pass
         if self.marl_settings.get("symmetry"):
             from marl.rllib.connectors.symmetry import MirrorAugment, make_symmetry
 
@@ -281,6 +319,9 @@ class PPOLearner(PPOTorchLearner):
                 del batch.policy_batches[module_id]
         if not batch.policy_batches:
             return {}
+        if settings.get("drop_bootstrap_rows", True):
+            drop_bootstrap_rows(batch, {mid for mid in batch.policy_batches
+                                        if self.module[mid].is_stateful()})
         batch = self._set_slicing_by_batch_id(batch, value=True)
         lean = (settings.get("fast_update", True) and TensorMinibatches.covers(batch)
                 and not any(self.module[mid].is_stateful() for mid in batch.policy_batches))
@@ -397,7 +438,9 @@ class PPOLearner(PPOTorchLearner):
                 continue
             grads = list(module_grads.values())
             # torch_utils.compute_global_norm's per-tensor norms, before its nan_to_num
-            norms = torch.stack([torch.norm(g.detach(), 2.0) for g in grads]) if grads else None
+            # (one fused call for all tensors)
+            norms = (torch.stack(torch._foreach_norm([g.detach() for g in grads], 2.0))
+                     if grads else None)
             if norms is not None and not bool(torch.isfinite(norms).all()):
                 finite = False  # RLlib's code: it zeroes or skips non-finite gradients
                 out.update(self.postprocess_gradients_for_module(

@@ -35,6 +35,7 @@ from ray.rllib.utils.postprocessing.value_predictions import compute_value_targe
 from ray.rllib.utils.torch_utils import explained_variance
 
 from marl.rllib.connectors.team_gae import TeamGAE, attach_columns, team_critic_module
+from marl.rllib.learners.losses import real_rows, row_mean
 from marl.rllib.learners.ppo import MarlPPOConfig, PPOLearner
 
 if TYPE_CHECKING:
@@ -118,10 +119,7 @@ class ReinforceLearner(PPOLearner):
     def compute_loss_for_module(self, *, module_id: str, config: Any, batch: dict[str, Any],
                                 fwd_out: dict[str, Any]) -> torch.Tensor:
         module = cast("ActorCriticModule", self.module[module_id].unwrapped())
-        mask = batch[Columns.LOSS_MASK]  # False on the bootstrap rows
-
-        def mean(x: torch.Tensor) -> torch.Tensor:
-            return torch.sum(x[mask]) / torch.sum(mask)
+        mean, real = row_mean(batch), real_rows(batch)  # bootstrap rows: dropped or masked
 
         dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
         logp = cast(torch.Tensor, dist.logp(batch[Columns.ACTIONS]))
@@ -138,6 +136,6 @@ class ReinforceLearner(PPOLearner):
             total = total + config.vf_loss_coeff * vf_loss
             stats[VF_LOSS_KEY] = vf_loss
             stats[LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY] = explained_variance(
-                targets[mask], values[mask])
+                real(targets), real(values))
         self.metrics.log_dict(stats, key=module_id, window=1)
         return total

@@ -1,7 +1,9 @@
-"""``AddBootstrapStep`` builds exactly the batch RLlib's ``AddOneTsToEpisodesAndTruncate``
-builds: real episodes (marl's lean sampler and RLlib's, real env, every agent chunk), the
-learner's own pipeline run once as marl builds it and once with RLlib's piece put back,
-compared column by column up to GAE (everything after it is a function of that batch)."""
+"""marl's learner pipeline builds exactly the batch RLlib's builds: ``AddBootstrapStep``
+in place of RLlib's ``AddOneTsToEpisodesAndTruncate`` and ``ModuleBatch`` in place of its
+six batching pieces. Real episodes (marl's lean sampler and RLlib's, real env, every
+agent chunk), the learner's own pipeline run once as marl builds it and once with RLlib's
+pieces put back, compared column by column up to GAE (everything after it is a function
+of that batch)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 
 from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
+from marl.rllib.connectors.module_batch import ModuleBatch
 from marl.rllib.connectors.team_gae import TeamGAE
 
 CASES = {
@@ -25,6 +28,8 @@ CASES = {
     "spread_mappo": {"env": {"id": "cooperative/spread-v0"},
                      "algorithm": {"name": "mappo", "train_batch_size": 200},
                      "policies": {"mode": "per_agent"}},
+    "spread_coma": {"env": {"id": "cooperative/spread-v0"},   # + teammates' actions
+                    "algorithm": {"name": "coma", "train_batch_size": 200}},
 }
 
 
@@ -43,9 +48,9 @@ def _algo(case: dict[str, Any]) -> Any:
     return build_config(resolve(spec)).build_algo()
 
 
-def _run(pieces: list[Any], learner: Any, episodes: list[Any]) -> dict[str, Any]:
+def _run(pieces: list[Any], learner: Any, episodes: list[Any],
+         shared: dict[str, Any]) -> dict[str, Any]:
     batch: dict[str, Any] = {}
-    shared: dict[str, Any] = {}
     for piece in pieces:
         if isinstance(piece, TeamGAE):
             break
@@ -62,7 +67,7 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bootstrap_step_builds_rllibs_batch(ray_session, name: str) -> None:
+def test_marls_pipeline_builds_rllibs_batch(ray_session, name: str) -> None:
     from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 
     algo = _algo(CASES[name])
@@ -71,15 +76,22 @@ def test_bootstrap_step_builds_rllibs_batch(ray_session, name: str) -> None:
         pieces = list(learner._learner_connector.connectors)
         kinds = [type(p) for p in pieces]
         assert AddBootstrapStep in kinds and AddOneTsToEpisodesAndTruncate not in kinds
-        stock = [AddOneTsToEpisodesAndTruncate() if type(p) is AddBootstrapStep else p
-                 for p in pieces]
+        (module_batch,) = (p for p in pieces if isinstance(p, ModuleBatch))
+        stock: list[Any] = []
+        for p in pieces:
+            stock += ([AddOneTsToEpisodesAndTruncate()] if type(p) is AddBootstrapStep
+                      else list(p.pieces) if p is module_batch else [p])
         episodes = synchronous_parallel_sample(
             worker_set=algo.env_runner_group, max_env_steps=algo.config.train_batch_size,
             _uses_new_env_runners=True)
         ours_eps, theirs_eps = copy.deepcopy(episodes), copy.deepcopy(episodes)
-        ours, theirs = (_flat(_run(p, learner, e)) for p, e in
-                        ((pieces, ours_eps), (stock, theirs_eps)))
+        ours_shared: dict[str, Any] = {}
+        theirs_shared: dict[str, Any] = {}
+        ours, theirs = (_flat(_run(p, learner, e, sh)) for p, e, sh in
+                        ((pieces, ours_eps, ours_shared), (stock, theirs_eps, theirs_shared)))
+        assert module_batch.last_call_fast is True  # the one-pass path, not RLlib's
         assert ours.keys() == theirs.keys()
+        assert ours_shared["memorized_map_structure"] == theirs_shared["memorized_map_structure"]
         assert any(k.endswith("/loss_mask") for k in ours)
         for key, want in theirs.items():
             got = ours[key]
