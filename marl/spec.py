@@ -406,7 +406,9 @@ class AlgorithmSpec(_Model):
     agent that acted in it: 2,000 env steps of spread (3 agents) are 6,000 rows."""
     minibatch_size: int = Field(256, ge=8)
     """Rows (agent steps) per SGD minibatch of the module with the most rows; every other
-    module is cut into as many minibatches. Unused when num_minibatches is set."""
+    module is cut into as many minibatches (the value-bootstrap row RLlib appends to each
+    episode chunk is not a row: it leaves the batch after GAE). Unused when
+    num_minibatches is set."""
     num_minibatches: int | None = Field(None, ge=1, le=1024)
     """SGD minibatches per module per epoch (CleanRL's and MAPPO's unit): each module's
     rows are split into this many; 1 is MAPPO's MPE setting. Overrides minibatch_size."""

@@ -61,7 +61,7 @@ class ModuleBatch(ConnectorV2):
                  **kwargs: Any) -> Any:
         self.last_call_fast = shared_data is not None and self._covers(rl_module, batch,
                                                                        episodes)
-        if not self.last_call_fast:
+        if shared_data is None or not self.last_call_fast:
             for piece in self.pieces:
                 batch = piece(rl_module=rl_module, batch=batch, episodes=episodes,
                               explore=explore, shared_data=shared_data, **kwargs)

@@ -2,8 +2,8 @@
 in place of RLlib's ``AddOneTsToEpisodesAndTruncate`` and ``ModuleBatch`` in place of its
 six batching pieces. Real episodes (marl's lean sampler and RLlib's, real env, every
 agent chunk), the learner's own pipeline run once as marl builds it and once with RLlib's
-pieces put back, compared column by column up to GAE (everything after it is a function
-of that batch)."""
+pieces put back, compared column by column up to the advantages (everything after is a
+function of that batch)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import torch
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 
 from marl.rllib.connectors.bootstrap_step import AddBootstrapStep
+from marl.rllib.connectors.coma import ComaAdvantages
 from marl.rllib.connectors.module_batch import ModuleBatch
 from marl.rllib.connectors.team_gae import TeamGAE
 
@@ -51,8 +52,9 @@ def _algo(case: dict[str, Any]) -> Any:
 def _run(pieces: list[Any], learner: Any, episodes: list[Any],
          shared: dict[str, Any]) -> dict[str, Any]:
     batch: dict[str, Any] = {}
+    torch.manual_seed(0)  # coma samples teammates' bootstrap actions: the same in both runs
     for piece in pieces:
-        if isinstance(piece, TeamGAE):
+        if isinstance(piece, TeamGAE | ComaAdvantages):  # the advantages: network outputs
             break
         batch = piece(rl_module=learner.module, batch=batch, episodes=episodes,
                       shared_data=shared, metrics=learner.metrics)
