@@ -40,6 +40,9 @@
    ``minibatch_size`` / ``num_minibatches`` count real rows. Stateful modules keep them.
 7. **Episodes to module arrays in one pass** (``ModuleBatch``,
    ``marl.rllib.connectors.module_batch``) in place of RLlib's six batching pieces.
+8. **Steps-trained counters once per update** in the lean loop
+   (``_log_steps_trained_metrics``): RLlib logs eight counters a module per SGD step;
+   here they are summed over the update's minibatches and logged once, the same figures.
 
 Settings ride in ``config.learner_config_dict["marl"]``. ``MappoTorchLearner``
 (``learners/mappo.py``) builds on this class.
@@ -67,7 +70,16 @@ from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
-from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+from ray.rllib.utils.metrics import (
+    ALL_MODULES,
+    MODULE_TRAIN_BATCH_SIZE_MEAN,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_TRAINED,
+    NUM_ENV_STEPS_TRAINED_LIFETIME,
+    NUM_MODULE_STEPS_TRAINED,
+    NUM_MODULE_STEPS_TRAINED_LIFETIME,
+    WEIGHTS_SEQ_NO,
+)
 from ray.rllib.utils.minibatch_utils import MiniBatchIteratorBase
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ParamDict
@@ -264,6 +276,7 @@ class PPOLearner(PPOTorchLearner):
             schedule.update(timestep=step)
 
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        self._flush_steps_trained()
         if self.marl_settings.get("budget_progress"):
             timesteps = {**timesteps, NUM_ENV_STEPS_SAMPLED_LIFETIME: self._marl_budget_step}
         super().after_gradient_based_update(timesteps=timesteps)
@@ -305,6 +318,7 @@ class PPOLearner(PPOTorchLearner):
                                       shuffle_batch_per_epoch: bool = False, **kwargs: Any) -> Any:
         settings = self.marl_settings
         self._marl_minibatches: PerModuleEpochs | None = None
+        self._marl_steps_trained: dict[str, tuple[int, int]] | None = None
         if (training_data.data_iterators or num_total_minibatches
                 or not settings.get("per_module_epochs", True)):
             # Data iterators, and several learners (which must run the same number of
@@ -330,7 +344,47 @@ class PPOLearner(PPOTorchLearner):
             num_minibatches=settings.get("num_minibatches"),
             shuffle_batch_per_epoch=shuffle_batch_per_epoch)
         self._marl_minibatches = iterator if lean else None
+        if lean:
+            self._marl_steps_trained, self._marl_env_steps_trained = {}, 0
         return iterator
+
+    # -- steps-trained counters: summed over the lean loop's minibatches, logged once --
+
+    def _log_steps_trained_metrics(self, batch: MultiAgentBatch) -> None:
+        """RLlib logs eight counters a module at every SGD step (about 45 us each); the
+        lean loop sums them here and logs each once per update (``_flush_steps_trained``).
+        The figures are the same: all but one are sums, and the one mean (a module's
+        minibatch size) is a ``MeanStats``, cleared on every reduce, so one value equal to
+        the mean of the update's minibatches reduces to what the per-step values did
+        (``tests/rllib/learners/test_lean_update.py`` compares every metric)."""
+        sums = getattr(self, "_marl_steps_trained", None)
+        if sums is None:
+            super()._log_steps_trained_metrics(batch)
+            return
+        for module_id, module_batch in batch.policy_batches.items():
+            rows, steps = sums.get(module_id, (0, 0))
+            sums[module_id] = (rows + len(module_batch), steps + 1)
+        self._marl_env_steps_trained += batch.env_steps()
+
+    def _flush_steps_trained(self) -> None:
+        sums, self._marl_steps_trained = getattr(self, "_marl_steps_trained", None), None
+        if not sums:
+            return
+        log = self.metrics.log_value
+        total = 0
+        for module_id, (rows, steps) in sums.items():
+            log((module_id, WEIGHTS_SEQ_NO), self._weights_seq_no, window=1)
+            log((module_id, MODULE_TRAIN_BATCH_SIZE_MEAN), rows / steps, reduce="mean")
+            log((module_id, NUM_MODULE_STEPS_TRAINED), rows, reduce="sum")
+            log((module_id, NUM_MODULE_STEPS_TRAINED_LIFETIME), rows, reduce="lifetime_sum",
+                with_throughput=True)
+            total += rows
+        for key, value, reduce in (
+                (NUM_MODULE_STEPS_TRAINED, total, "sum"),
+                (NUM_MODULE_STEPS_TRAINED_LIFETIME, total, "lifetime_sum"),
+                (NUM_ENV_STEPS_TRAINED, self._marl_env_steps_trained, "sum"),
+                (NUM_ENV_STEPS_TRAINED_LIFETIME, self._marl_env_steps_trained, "lifetime_sum")):
+            log((ALL_MODULES, key), value, reduce=reduce, with_throughput=True)
 
     # -- per-step statistics: computed and logged on a module's last SGD step only --
 

@@ -65,6 +65,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.distribution.torch.torch_distribution import TorchDistribution
 from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.torch_utils import FLOAT_MIN
 from torch import nn
@@ -263,6 +264,13 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         obs, mask = self._own_obs(batch)
         return {Columns.ACTION_DIST_INPUTS: self._dist_inputs(self.pi(obs), mask)}
+
+    def forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # TorchRLModule's walks every submodule into training mode at each call (each SGD
+        # step); a mode switch is due only after an eval() (inference restores the mode).
+        if not self.training:
+            self.train()
+        return RLModule.forward_train(self, batch, **kwargs)
 
     def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if not self.share_encoder:
