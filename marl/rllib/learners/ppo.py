@@ -261,6 +261,9 @@ class PPOLearner(PPOTorchLearner):
 
     _marl_budget_step: int = 0
     """The budget fraction the driver set last, in ``PROGRESS_STEPS`` units."""
+    _marl_steps_trained: dict[str, tuple[int, int]] | None = None
+    """During a lean update: each module's (rows, minibatches) so far; None otherwise."""
+    _marl_env_steps_trained: int = 0
 
     def set_budget_progress(self, fraction: float) -> None:
         """The fraction of the run's stop budget spent (the driver, before each
@@ -318,7 +321,7 @@ class PPOLearner(PPOTorchLearner):
                                       shuffle_batch_per_epoch: bool = False, **kwargs: Any) -> Any:
         settings = self.marl_settings
         self._marl_minibatches: PerModuleEpochs | None = None
-        self._marl_steps_trained: dict[str, tuple[int, int]] | None = None
+        self._marl_steps_trained = None
         if (training_data.data_iterators or num_total_minibatches
                 or not settings.get("per_module_epochs", True)):
             # Data iterators, and several learners (which must run the same number of
@@ -357,7 +360,7 @@ class PPOLearner(PPOTorchLearner):
         minibatch size) is a ``MeanStats``, cleared on every reduce, so one value equal to
         the mean of the update's minibatches reduces to what the per-step values did
         (``tests/rllib/learners/test_lean_update.py`` compares every metric)."""
-        sums = getattr(self, "_marl_steps_trained", None)
+        sums = self._marl_steps_trained
         if sums is None:
             super()._log_steps_trained_metrics(batch)
             return
@@ -367,7 +370,7 @@ class PPOLearner(PPOTorchLearner):
         self._marl_env_steps_trained += batch.env_steps()
 
     def _flush_steps_trained(self) -> None:
-        sums, self._marl_steps_trained = getattr(self, "_marl_steps_trained", None), None
+        sums, self._marl_steps_trained = self._marl_steps_trained, None
         if not sums:
             return
         log = self.metrics.log_value
